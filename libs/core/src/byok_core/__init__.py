@@ -1,0 +1,1 @@
+"""What the services share: settings, logging with redaction, Kafka wiring, Vault access, sealing, ops."""

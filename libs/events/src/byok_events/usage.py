@@ -1,0 +1,39 @@
+"""byok.usage.events: tokens used by one provider call."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .common import Event, KeySource, Provider, Route, UtcDatetime
+
+MAX_TOKENS_PER_EVENT = 100_000_000
+
+
+class UsageEvent(Event):
+    """byok.usage/v1. event_id is the billing idempotency key."""
+
+    schema_: Literal["byok.usage/v1"] = Field("byok.usage/v1", alias="schema")
+    event_id: str = Field(min_length=1, max_length=200)
+    request_id: str | None = Field(None, max_length=200)
+    tenant_id: str = Field(min_length=1, max_length=200)
+    user_id: str | None = Field(None, max_length=200)
+    provider: Provider
+    model: str = Field(min_length=1, max_length=200)
+    route: Route = Route.DIRECT
+    key_source: KeySource
+    byok: bool
+    input_tokens: int = Field(ge=0, le=MAX_TOKENS_PER_EVENT, description="TOTAL input, cache included")
+    output_tokens: int = Field(ge=0, le=MAX_TOKENS_PER_EVENT)
+    cache_read_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_EVENT)
+    cache_write_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_EVENT)
+    occurred_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> UsageEvent:
+        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
+            raise ValueError("cache tokens exceed input_tokens (input_tokens is the total input)")
+        if self.byok != (self.key_source != KeySource.SYSTEM):
+            raise ValueError("byok must equal key_source != 'system'")
+        return self
