@@ -1,0 +1,14 @@
+# One image for the three services; the command picks the service:
+#   python -m byok_keyvault | python -m byok_inference | python -m byok_billing
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
+RUN pip install --no-cache-dir uv==0.13.9
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+COPY libs libs
+COPY services services
+COPY infra/billing infra/billing
+RUN uv sync --frozen --no-dev && useradd --system --uid 10001 byok
+ENV PATH="/app/.venv/bin:$PATH"
+USER byok
+CMD ["python", "-m", "byok_inference"]

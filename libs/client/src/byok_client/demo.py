@@ -1,0 +1,110 @@
+"""`make run`: a demo round trip through the running stack and services.
+
+Stores a user key through the key-vault API, sends three prompts (a stored user key, the platform's
+system key, a sealed request key), prints each response and the priced charge billing made of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import jwt
+from aiokafka import AIOKafkaConsumer
+
+from byok_core.settings import KafkaSettings
+from byok_events import Charge, topics
+
+from .producer import PromptClient, fetch_sealing_key
+
+RUN_DIR = Path(os.environ.get("BYOK_RUN_DIR", Path.cwd() / ".run"))
+
+
+def _env_file(name: str) -> dict[str, str]:
+    path = RUN_DIR / name
+    if not path.exists():
+        sys.exit(f"{path} is missing: start the stack and services first (make up)")
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _token(secret: str, tenant: str, user: str, role: str = "member") -> str:
+    claims = {"sub": user, "tenant": tenant, "role": role, "exp": int(time.time()) + 600}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+async def _charges(bootstrap: str, tenant: str, wanted: int, ready: asyncio.Event) -> list[Charge]:
+    consumer = AIOKafkaConsumer(
+        topics.BILLING_CHARGES, bootstrap_servers=bootstrap, group_id=f"demo-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="latest", enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[Charge] = []
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+        ready.set()
+        while len(found) < wanted:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    charge = Charge.model_validate(json.loads(record.value))
+                    if charge.tenant_id == tenant:
+                        found.append(charge)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def main() -> None:
+    stack, services = _env_file("stack.env"), _env_file("services.env")
+    keyvault, bootstrap = services["BYOK_KEYVAULT_URL"], stack["BYOK_KAFKA_BOOTSTRAP"]
+    tenant, user = f"demo-{uuid.uuid4().hex[:6]}", "u_42"
+    token = _token(services["BYOK_AUTH_JWT_SECRET"], tenant, user)
+
+    print(f"tenant {tenant}, user {user}")
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        body = {"keyType": "anthropic", "apiKey": "sk-ant-api03-demo-user-key-" + uuid.uuid4().hex, "scope": "user"}
+        async with http.post(f"{keyvault}/api/user-api-keys", json=body) as answer:
+            stored = await answer.json()
+            print(f"stored the user's Anthropic key: HTTP {answer.status} {stored}")
+
+    sealing_key = await fetch_sealing_key(keyvault)
+    ready = asyncio.Event()
+    charges_task = asyncio.create_task(_charges(bootstrap, tenant, 3, ready))
+    await asyncio.wait_for(ready.wait(), 30)
+
+    prompts = [
+        ("user key", {"model": "claude-sonnet-4-5"}, None),
+        ("system key", {"model": "gpt-4.1"}, None),
+        ("sealed request key", {"model": "gemini-2.5-flash"}, {"gemini": "AIzaSy" + uuid.uuid4().hex[:33]}),
+    ]
+    async with PromptClient(KafkaSettings(bootstrap=bootstrap), sealing_key) as client:
+        waiters = []
+        for label, fields, request_keys in prompts:
+            request = {"tenant_id": tenant, "user_id": user, "messages": [{"role": "user", "content": "Say hello"}], **fields}
+            waiters.append((label, await client.submit(request, request_keys=request_keys)))
+        for label, waiter in waiters:
+            response = await asyncio.wait_for(waiter, 60)
+            print(f"\n[{label}] {response.status}: provider={response.provider} model={response.model} "
+                  f"route={response.route} key_source={response.key_source}")
+            print(f"  output: {response.output_text!r}")
+            print(f"  usage: {response.usage.model_dump() if response.usage else None}  error: {response.error}")
+
+    charges = await asyncio.wait_for(charges_task, 60)
+    print("\npriced charges (byok.billing.charges):")
+    for charge in sorted(charges, key=lambda c: c.key_source):
+        print(f"  {charge.provider:10} {charge.model:22} key_source={charge.key_source:7} "
+              f"provider_cost=${charge.provider_cost} markup_rate={charge.markup_rate} charge=${charge.charge} "
+              f"priced={charge.priced}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,38 @@
+"""python -m byok_testing.fake_providers --port 8900 [--latency-ms 0]: serve the fake providers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+from .runner import start_fake_providers
+
+
+async def _main(host: str, port: int, latency_ms: float) -> None:
+    running = await start_fake_providers(host, port)
+    running.server.book.default_latency_ms = latency_ms
+    print(f"fake providers listening on {running.url}", flush=True)
+    for name, value in running.env.items():
+        print(f"{name}={value}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(args.host, args.port, args.latency_ms))
+
+
+if __name__ == "__main__":
+    main()

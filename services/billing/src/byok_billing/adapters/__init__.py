@@ -1,0 +1,1 @@
+"""One adapter per technology: SQL ledger, PostgreSQL fast path, Kafka."""

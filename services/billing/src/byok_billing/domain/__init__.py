@@ -1,0 +1,1 @@
+"""Pure billing rules: money, prices, markup, budgets. No I/O."""

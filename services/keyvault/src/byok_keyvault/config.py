@@ -1,0 +1,59 @@
+"""Settings of the key-vault service (env prefix BYOK_), composed of the shared sub-settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from byok_core.settings import KafkaSettings, ObservabilitySettings, ProviderEndpoints, SystemKeys, VaultSettings
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "byok-dev-jwt-secret-not-for-production"  # noqa: S105 - the documented dev default
+
+log = logging.getLogger("byok.keyvault.config")
+
+
+def _default_outbox_path() -> str:
+    run_dir = Path(os.environ.get("BYOK_RUN_DIR", ".run"))
+    return str(run_dir / "keyvault-outbox.sqlite3")
+
+
+class KeyvaultSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BYOK_", extra="ignore")
+
+    keyvault_host: str = Field("127.0.0.1", description="HTTP bind address")
+    keyvault_port: int = Field(8080, description="HTTP port")
+    auth_jwt_secret: SecretStr | None = Field(None, description="HS256 secret of the bearer tokens")
+    auth_jwt_leeway_seconds: int = Field(10, ge=0, le=300)
+    keyvault_max_body_bytes: int = Field(64 * 1024, description="Larger request bodies get 413")
+    keyvault_outbox_path: str = Field(default_factory=_default_outbox_path, description="SQLite outbox file")
+    keyvault_outbox_retry_seconds: float = Field(1.0, gt=0)
+    keyvault_publish_timeout_seconds: float = Field(5.0, gt=0)
+    keyvault_live_validation_timeout_seconds: float = Field(5.0, gt=0)
+    keyvault_consumer_group: str = Field("byok-keyvault", description="Group of the key.invalid subscriber")
+    keyvault_sealing_cache_seconds: float = Field(10.0, ge=0, description="How long GET /api/sealing-key is cached")
+    keyvault_shutdown_grace_seconds: float = Field(10.0, ge=0)
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    vault: VaultSettings = Field(default_factory=VaultSettings)
+    providers: ProviderEndpoints = Field(default_factory=ProviderEndpoints)
+    system_keys: SystemKeys = Field(default_factory=SystemKeys)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+
+    @model_validator(mode="after")
+    def _secret_required_in_prod(self) -> KeyvaultSettings:
+        if self.auth_jwt_secret is None or not self.auth_jwt_secret.get_secret_value():
+            if self.observability.env == "prod":
+                raise ValueError("BYOK_AUTH_JWT_SECRET is required when BYOK_ENV=prod")
+        return self
+
+    def jwt_secret(self) -> str:
+        if self.auth_jwt_secret is not None and self.auth_jwt_secret.get_secret_value():
+            return self.auth_jwt_secret.get_secret_value()
+        log.warning(
+            "BYOK_AUTH_JWT_SECRET is not set: using the fixed DEV secret; anyone can mint tokens. "
+            "Never run like this outside a developer machine (BYOK_ENV=prod refuses to start)."
+        )
+        return DEV_JWT_SECRET
