@@ -13,7 +13,7 @@
 #
 # Environment: BYOK_RUN_DIR (default <repo>/.run), BYOK_CACHE_DIR (default ~/.cache/byok),
 # BYOK_KAFKA_PORT / BYOK_KAFKA_CONTROLLER_PORT (default: the previous run's ports when free, else
-# free ones), BYOK_KAFKA_VERSION (default below; must be a 3.x with kafka-tools), BYOK_KAFKA_HEAP_OPTS,
+# free ones), BYOK_KAFKA_VERSION (default 3.9.2; a 3.x), BYOK_KAFKA_HEAP_OPTS,
 # BYOK_KAFKA_START_TIMEOUT (s, default 120), BYOK_KAFKA_STOP_TIMEOUT (s, default 30),
 # BYOK_KAFKA_ADMIN=jvm to create topics with TopicCommand instead of the stdlib-Python client.
 set -euo pipefail
@@ -63,7 +63,7 @@ cmd_fetch() {
   t0="$(now)"
   tmp="$KAFKA_HOME/libs.tmp.$$"
   rm -rf "$tmp"
-  log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS (first time only, ~1 min)"
+  log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS (first time only)"
   if ! mvn -B -q -f "$HERE/pom.xml" \
       -Dmaven.repo.local="$CACHE_DIR/m2" \
       -Dkafka.version="$KAFKA_VERSION" \
@@ -164,11 +164,11 @@ EOF
 }
 
 log_tail() {
-  log "--- last lines of $LOG_FILE ---"
-  tail -n 40 "$LOG_FILE" 2>/dev/null >&2 || true
-  if [[ -s "$OUT_FILE" ]]; then
-    log "--- last lines of $OUT_FILE ---"
-    tail -n 20 "$OUT_FILE" >&2 || true
+  log "--- last lines of $LOG_FILE (this start) ---"
+  tail -c +"$((${LOG_OFFSET:-0} + 1))" "$LOG_FILE" 2>/dev/null | tail -n 40 >&2 || true
+  if (($(stat -c %s "$OUT_FILE" 2>/dev/null || echo 0) > ${OUT_OFFSET:-0})); then
+    log "--- last lines of $OUT_FILE (this start) ---"
+    tail -c +"$((${OUT_OFFSET:-0} + 1))" "$OUT_FILE" | tail -n 20 >&2 || true
   fi
 }
 
@@ -222,8 +222,9 @@ cmd_start() {
     echo "$CDS_ARCHIVE" >"$RUN_DIR/kafka-cds.target"
   fi
 
-  local log_offset=0
-  [[ -f "$LOG_FILE" ]] && log_offset="$(stat -c %s "$LOG_FILE")"
+  LOG_OFFSET=0 OUT_OFFSET=0
+  [[ -f "$OUT_FILE" ]] && OUT_OFFSET="$(stat -c %s "$OUT_FILE")"
+  [[ -f "$LOG_FILE" ]] && LOG_OFFSET="$(stat -c %s "$LOG_FILE")"
   log "starting broker on 127.0.0.1:$PORT (controller 127.0.0.1:$CPORT), log $LOG_FILE"
   # setsid: own session, so a Ctrl-C in the calling terminal does not reach the broker.
   # shellcheck disable=SC2086
@@ -248,8 +249,8 @@ cmd_start() {
       die "broker exited during start-up"
     fi
     size="$(stat -c %s "$LOG_FILE" 2>/dev/null || echo 0)"
-    ((size < log_offset)) && log_offset=0 # rolled over
-    if tail -c +"$((log_offset + 1))" "$LOG_FILE" 2>/dev/null | grep -q "Kafka Server started" &&
+    ((size < LOG_OFFSET)) && LOG_OFFSET=0 # rolled over
+    if tail -c +"$((LOG_OFFSET + 1))" "$LOG_FILE" 2>/dev/null | grep -q "Kafka Server started" &&
       python3 "$HERE/kafka_admin.py" wait "127.0.0.1:$PORT" --timeout 1 2>/dev/null; then
       break
     fi
@@ -359,7 +360,7 @@ case "${1:-}" in
   tool) shift; cmd_tool "$@" ;;
   reset) cmd_reset ;;
   *)
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 2
     ;;
 esac

@@ -274,7 +274,9 @@ def cmd_create_topics(bootstrap: str, path: str, timeout: float) -> int:
         if code == 0:
             print(f"  created  {s.name:<24} partitions={s.partitions} {cfg}")
         elif code == 36:
-            note = "" if len(got[1]) == s.partitions else f"  WARNING: has {len(got[1])} partitions, file says {s.partitions}"
+            note = ""
+            if len(got[1]) != s.partitions:
+                note = f"  WARNING: has {len(got[1])} partitions, file says {s.partitions}"
             print(f"  exists   {s.name:<24} partitions={len(got[1])}{note}")
         else:
             failed += 1
