@@ -1,4 +1,7 @@
-"""SQLAlchemy 2 round trips on the real PostgreSQL and on SQLite."""
+"""SQLAlchemy 2 round trips on the real PostgreSQL and on SQLite, with the ledger's exact money type.
+
+SQLite's NUMERIC affinity would turn amounts into floats; the ledger's Money type keeps them exact.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Numeric, String, create_engine, select
+from sqlalchemy import String, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from byok_billing.adapters.sqltypes import Money
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +30,7 @@ def _model(table: str) -> type:
             "__tablename__": table,
             "__annotations__": {"id": Mapped[str], "amount": Mapped[Decimal]},
             "id": mapped_column(String(64), primary_key=True),
-            "amount": mapped_column(Numeric(24, 10)),
+            "amount": mapped_column(Money()),
         },
     )
 

@@ -1,0 +1,124 @@
+"""End to end: the three services as processes (infra/local/services.sh), the real stack, fake providers.
+
+The services get a run folder of their own so their logs can be searched for canary keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from byok_client import PromptClient, fetch_sealing_key
+from byok_core.settings import KafkaSettings
+from byok_testing.fake_providers.client import FakeProviderControl
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+@pytest.fixture(scope="session")
+def services(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    run_dir = tmp_path_factory.mktemp("e2e-run")
+    shutil.copy(Path(stack_env["BYOK_RUN_DIR"]) / "stack.env", run_dir / "stack.env")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BYOK_")}
+    env["BYOK_RUN_DIR"] = str(run_dir)
+    env["BYOK_AUTH_JWT_SECRET"] = "e2e-" + uuid.uuid4().hex
+    up = subprocess.run([REPO / "infra/local/services.sh", "up"], env=env, capture_output=True, text=True, timeout=180)
+    try:
+        assert up.returncode == 0, f"services did not start:\n{up.stderr}"
+        coordinates = {**stack_env, **_env(run_dir / "services.env"), "E2E_RUN_DIR": str(run_dir)}
+        yield coordinates
+    finally:
+        down = subprocess.run([REPO / "infra/local/services.sh", "down"], env=env, capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture
+def fake(services: dict[str, str]) -> FakeProviderControl:
+    return FakeProviderControl(services["BYOK_FAKE_PROVIDERS_URL"])
+
+
+class Tenant:
+    """One tenant and user of the gateway, with a token for the key-vault API."""
+
+    def __init__(self, services: dict[str, str], role: str = "member") -> None:
+        self.services = services
+        self.tenant_id = f"e2e-{uuid.uuid4().hex[:10]}"
+        self.user_id = "u_" + uuid.uuid4().hex[:6]
+        claims = {"sub": self.user_id, "tenant": self.tenant_id, "role": role, "exp": int(time.time()) + 900}
+        self.token = jwt.encode(claims, services["BYOK_AUTH_JWT_SECRET"], algorithm="HS256")
+
+    async def store_key(self, provider: str, api_key: str, scope: str = "user") -> dict[str, Any]:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"}) as http, http.post(
+            f"{self.services['BYOK_KEYVAULT_URL']}/api/user-api-keys",
+            json={"keyType": provider, "apiKey": api_key, "scope": scope},
+        ) as answer:
+            body = await answer.json()
+            assert answer.status in (200, 201), body
+            return body
+
+    def prompt(self, model: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "user_id": self.user_id,
+            "model": model,
+            "messages": [{"role": "user", "content": "Say hello"}],
+            **fields,
+        }
+
+
+@pytest.fixture
+def tenant(services: dict[str, str]) -> Tenant:
+    return Tenant(services)
+
+
+@pytest.fixture
+async def client(services: dict[str, str]):
+    sealing_key = await fetch_sealing_key(services["BYOK_KEYVAULT_URL"])
+    async with PromptClient(KafkaSettings(bootstrap=services["BYOK_KAFKA_BOOTSTRAP"]), sealing_key) as prompt_client:
+        yield prompt_client
+
+
+class TopicReader:
+    """Reads a topic from the position it had when created: only what the test caused."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=f"e2e-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="latest", enable_auto_commit=False,
+        )
+
+    async def start(self) -> TopicReader:
+        await self._consumer.start()
+        while not self._consumer.assignment():
+            await self._consumer.getmany(timeout_ms=100)
+        for tp in self._consumer.assignment():
+            await self._consumer.position(tp)
+        return self
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def collect(self, match: Any, count: int, timeout: float = 60) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            for records in (await self._consumer.getmany(timeout_ms=200)).values():
+                found.extend(v for v in (json.loads(r.value) for r in records) if match(v))
+        return found

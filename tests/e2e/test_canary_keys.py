@@ -1,0 +1,103 @@
+"""Canary keys planted through the API and through a sealed request are found nowhere but at the provider.
+
+Searched: every log of the services and of the stack, every record (key, value, headers) of every
+contract topic, and every row of every table of the ledger. The fake provider receiving the canary is the
+positive control: the search would see a leak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import MetaData, create_engine, select
+
+from byok_client import fetch_sealing_key
+from byok_core.sealing import seal
+from byok_events import topics
+
+pytestmark = pytest.mark.integration
+
+
+async def _topic_texts(bootstrap: str) -> list[bytes]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    blobs: list[bytes] = []
+    try:
+        for topic in topics.ALL_TOPICS:
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            remaining = {tp for tp in partitions if ends[tp] > 0}
+            while remaining:
+                for tp, records in (await consumer.getmany(*remaining, timeout_ms=500, max_records=10_000)).items():
+                    for record in records:
+                        blobs.append(record.value or b"")
+                        blobs.append(record.key or b"")
+                        blobs.extend(value for _, value in record.headers or ())
+                    if records and records[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return blobs
+
+
+def _table_texts(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as connection:
+            return [repr(tuple(row)) for table in metadata.sorted_tables for row in connection.execute(select(table))]
+    finally:
+        engine.dispose()
+
+
+async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, client, fake) -> None:
+    canary = uuid.uuid4().hex
+    stored_canary = f"sk-proj-CANARY{canary}stored00000000"
+    sealed_canary = f"AIzaSyCANARY{canary[:23]}"
+    rejected_canary = f"sk-ant-api03-CANARY{canary}rejected"
+    await tenant.store_key("openai", stored_canary)
+    await tenant.store_key("anthropic", rejected_canary)
+    await fake.add_rules({"action": "401", "api_key": rejected_canary})
+
+    ok_stored = await client.submit(tenant.prompt("gpt-4.1"))
+    ok_sealed = await client.submit(tenant.prompt("gemini-2.5-flash"), request_keys={"gemini": sealed_canary})
+    rejected = await client.submit(tenant.prompt("claude-sonnet-4-5"))
+    sealing_key = await fetch_sealing_key(services["BYOK_KEYVAULT_URL"])
+    sealed_for_another_request = seal(
+        sealed_canary, public_key=sealing_key, tenant_id=tenant.tenant_id, request_id=str(uuid.uuid4())
+    )
+    replayed_to_other_request = await client.submit(
+        {**tenant.prompt("gemini-2.5-flash"), "sealed_keys": {"gemini": sealed_for_another_request}}
+    )
+    answers = [await asyncio.wait_for(w, 60) for w in (ok_stored, ok_sealed, rejected, replayed_to_other_request)]
+    assert [a.status for a in answers] == ["completed", "completed", "failed", "failed"]
+    assert answers[2].error.code == "invalid_user_key"
+    assert answers[3].error.code == "sealed_key_invalid"
+
+    # Positive control: the provider did receive each canary, so a leak would be visible to this search.
+    for key in (stored_canary, sealed_canary, rejected_canary):
+        assert await fake.calls(api_key=key), "the canary never reached the provider"
+
+    await asyncio.sleep(2)  # let billing write and logs flush
+    needles = (canary, canary[:23])
+    run_dirs = {Path(services["E2E_RUN_DIR"]), Path(services["BYOK_RUN_DIR"])}
+    logs = [p for d in run_dirs for p in d.glob("*.log") if p.name != "fake-providers.log"]
+    assert any(p.name == "inference.log" for p in logs) and any(p.name == "keyvault.log" for p in logs)
+    for path in logs:
+        text = path.read_text(errors="replace")
+        assert not any(n in text for n in needles), f"canary key in {path}"
+
+    records = await _topic_texts(services["BYOK_KAFKA_BOOTSTRAP"])
+    assert any(tenant.tenant_id.encode() in blob for blob in records), "the tenant's own records were not read"
+    assert not any(n.encode() in blob for blob in records for n in needles), "canary key in a Kafka record"
+
+    rows = _table_texts(services["BYOK_DATABASE_URL"])
+    assert any(tenant.tenant_id in row for row in rows), "the tenant's ledger rows were not read"
+    assert not any(n in row for row in rows for n in needles), "canary key in a ledger row"

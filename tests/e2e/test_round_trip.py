@@ -1,0 +1,64 @@
+"""A prompt travels producer -> inference -> provider -> response, and usage -> billing -> charge."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import pytest
+
+from byok_events import topics
+
+from .conftest import TopicReader
+
+pytestmark = pytest.mark.integration
+
+TEN_DECIMALS = Decimal("1e-10")
+
+
+async def test_user_key_round_trip_is_billed_with_the_byok_fee(services, tenant, client, fake) -> None:
+    user_key = "sk-ant-api03-" + uuid.uuid4().hex + uuid.uuid4().hex
+    stored = await tenant.store_key("anthropic", user_key)
+    assert stored["keyType"] == "anthropic" and stored["version"] == 1
+    charges = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES).start()
+    try:
+        response = await asyncio.wait_for(await client.submit(tenant.prompt("claude-sonnet-4-5")), 60)
+        assert response.status == "completed", response.error
+        assert (response.provider, response.route, response.key_source) == ("anthropic", "direct", "user")
+        assert response.output_text
+        assert [c["model"] for c in await fake.calls(api_key=user_key)] == ["claude-sonnet-4-5"]
+
+        [charge] = await charges.collect(lambda c: c["tenant_id"] == tenant.tenant_id, 1)
+    finally:
+        await charges.stop()
+    assert charge["request_id"] == response.request_id
+    assert charge["byok"] is True and charge["key_source"] == "user" and charge["priced"] is True
+    provider_cost = Decimal(charge["provider_cost"])
+    assert provider_cost > 0
+    assert Decimal(charge["markup_rate"]) == Decimal("0.05")
+    assert Decimal(charge["charge"]) == (provider_cost * Decimal("0.05")).quantize(TEN_DECIMALS, ROUND_HALF_EVEN)
+
+
+async def test_system_key_round_trip_is_billed_with_the_markup(services, tenant, client, fake) -> None:
+    charges = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES).start()
+    try:
+        response = await asyncio.wait_for(await client.submit(tenant.prompt("gpt-4.1")), 60)
+        assert response.status == "completed", response.error
+        assert (response.provider, response.key_source) == ("openai", "system")
+        [charge] = await charges.collect(lambda c: c["tenant_id"] == tenant.tenant_id, 1)
+    finally:
+        await charges.stop()
+    provider_cost = Decimal(charge["provider_cost"])
+    assert charge["byok"] is False and provider_cost > 0
+    assert Decimal(charge["charge"]) == (provider_cost * Decimal("1.2")).quantize(TEN_DECIMALS, ROUND_HALF_EVEN)
+
+
+async def test_require_mode_without_a_user_key_fails_without_usage(services, tenant, client) -> None:
+    usage = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS).start()
+    try:
+        response = await asyncio.wait_for(await client.submit(tenant.prompt("gemini-2.5-flash", byok_mode="require")), 60)
+        assert response.status == "failed" and response.error.code == "byok_key_required"
+        assert await usage.collect(lambda u: u["tenant_id"] == tenant.tenant_id, 1, timeout=3) == []
+    finally:
+        await usage.stop()
