@@ -31,7 +31,12 @@ OVERRIDE_SOURCE = "override"
 UNPRICED_SOURCE = "unpriced"
 
 # Our provider names -> genai-prices provider ids.
-GENAI_PROVIDER_IDS = {"anthropic": "anthropic", "openai": "openai", "gemini": "google", "openrouter": "openrouter"}
+GENAI_PROVIDER_IDS = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "gemini": "google",
+    "openrouter": "openrouter",
+}
 _MTOK = Decimal(1_000_000)
 _KCOUNT = Decimal(1_000)
 _PROBES = ((0, 0, 0, 0), (1234, 567, 111, 222), (987_654, 4321, 12_345, 54_321), (5, 0, 5, 0), (7, 0, 0, 7))
@@ -54,47 +59,58 @@ class PriceResult:
 Rate = Decimal | TieredPrices | None
 
 
-def _rate(price: Rate, total_input: int) -> Decimal | None:
+def _split(price: Rate) -> tuple[Decimal | None, tuple[tuple[int, Decimal], ...]]:
+    """(base rate, tiers highest start first) of a price."""
     if price is None or isinstance(price, Decimal):
-        return price
-    applicable = price.base  # cliff tiers: the highest tier whose start the total input exceeds
-    for tier in reversed(price.tiers):
-        if total_input > tier.start:
-            applicable = tier.price
-            break
-    return applicable
+        return price, ()
+    return price.base, tuple(sorted(((t.start, t.price) for t in price.tiers), reverse=True))
 
 
-@dataclass(frozen=True)
 class UnitRates:
     """Per-MTok prices of the four token classes (and a per-request price) for one model on one day."""
 
-    input: Rate
-    output: Rate
-    cache_read: Rate
-    cache_write: Rate
-    per_kilo_requests: Decimal | None = None
+    __slots__ = ("_classes", "_reads_priced", "_writes_priced", "_per_request")
+
+    def __init__(
+        self,
+        input: Rate,
+        output: Rate,
+        cache_read: Rate,
+        cache_write: Rate,
+        per_kilo_requests: Decimal | None = None,
+    ) -> None:
+        self._classes = (_split(input), _split(cache_read), _split(cache_write), _split(output))
+        self._reads_priced = cache_read is not None
+        self._writes_priced = cache_write is not None
+        self._per_request = (
+            None if per_kilo_requests is None else MONEY_CONTEXT.divide(per_kilo_requests, _KCOUNT)
+        )
 
     def cost(self, tokens: Tokens) -> Decimal:
         ctx = MONEY_CONTEXT
         total = tokens.input
         plain = total
-        if self.cache_read is not None:
+        if self._reads_priced:
             plain -= tokens.cache_read
-        if self.cache_write is not None:
+        if self._writes_priced:
             plain -= tokens.cache_write
+        counts = (plain, tokens.cache_read, tokens.cache_write, tokens.output)
         cost = ZERO
-        for price, count in (
-            (self.input, plain),
-            (self.cache_read, tokens.cache_read),
-            (self.cache_write, tokens.cache_write),
-            (self.output, tokens.output),
-        ):
-            rate = _rate(price, total)
-            if rate is not None and count:
-                cost = ctx.add(cost, ctx.divide(ctx.multiply(rate, count), _MTOK))
-        if self.per_kilo_requests is not None:
-            cost = ctx.add(cost, ctx.divide(self.per_kilo_requests, _KCOUNT))
+        for (base, tiers), count in zip(self._classes, counts, strict=True):
+            if base is None or not count:
+                continue
+            rate = base
+            for (
+                start,
+                tier_price,
+            ) in tiers:  # cliff tiers: the highest tier whose start the total input exceeds
+                if total > start:
+                    rate = tier_price
+                    break
+            cost = ctx.add(cost, ctx.multiply(rate, count))
+        cost = ctx.divide(cost, _MTOK)
+        if self._per_request is not None:
+            cost = ctx.add(cost, self._per_request)
         return cost
 
 
@@ -112,7 +128,10 @@ def rates_from_model_price(model_price: ModelPrice) -> UnitRates:
 
 
 def model_price_of_override(item: PriceOverride) -> ModelPrice:
-    prices = {key: getattr(item, key) for key in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")}
+    prices = {
+        key: getattr(item, key)
+        for key in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+    }
     return ModelPrice(**{k: v for k, v in prices.items() if v is not None})
 
 
@@ -206,7 +225,7 @@ def find_genai_model(provider: str, model: str):  # type: ignore[no-untyped-def]
 def independent_cost(
     overrides: OverrideBook, provider: str, model: str, occurred_at: datetime, tokens: Tokens
 ) -> PriceResult:
-    """Re-pricing for reconcile: genai-prices' public calc_price (or its ModelPrice for an override), no memo."""
+    """Re-pricing for reconcile: genai-prices' calc_price (or its ModelPrice for an override), no memo."""
     override = overrides.find(provider, model, day_of(occurred_at))
     if override is not None:
         return PriceResult(slow_cost(model_price_of_override(override), tokens), True, OVERRIDE_SOURCE)

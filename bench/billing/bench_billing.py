@@ -1,0 +1,212 @@
+"""Billing consumer throughput: usage events/s from byok.usage.events to committed ledger rows, and RSS.
+
+Produces N usage events (several tenants, the four providers, user and system keys), points a fresh
+consumer group at exactly those offsets, runs the real consumer (`python -m byok_billing`) as a
+subprocess, and samples the ledger's charge count and the process's RSS until all N are charged.
+
+    uv run python bench/billing/bench_billing.py --events 200000 --db postgres  # stack.env's DB
+    uv run python bench/billing/bench_billing.py --events 100000 --db sqlite
+
+Prints one JSON line of figures. Rows written by the run are deleted afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parents[2]
+TOPIC = "byok.usage.events"
+MODELS = [
+    ("anthropic", "claude-sonnet-4-5", "direct"),
+    ("openai", "gpt-4.1", "direct"),
+    ("gemini", "gemini-2.5-flash", "direct"),
+    ("openrouter", "anthropic/claude-sonnet-4.5", "openrouter"),
+]
+
+
+def stack_env() -> dict[str, str]:
+    path = Path(os.environ.get("BYOK_RUN_DIR", REPO / ".run")) / "stack.env"
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.removeprefix("export ").partition("=")
+            values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def make_events(run: str, count: int, tenants: int) -> list[tuple[bytes, bytes]]:
+    rng = random.Random(7)
+    out = []
+    for i in range(count):
+        provider, model, route = MODELS[i % len(MODELS)]
+        key_source = rng.choice(("user", "org", "system", "request"))
+        total = rng.randint(10, 20_000)
+        cache_read = rng.randint(0, total // 2)
+        tenant = f"bench-{run}-{i % tenants}"
+        event = {
+            "schema": "byok.usage/v1",
+            "event_id": f"{run}-{i}",
+            "request_id": f"r-{run}-{i}",
+            "tenant_id": tenant,
+            "user_id": "u_1",
+            "provider": provider,
+            "model": model,
+            "route": route,
+            "key_source": key_source,
+            "byok": key_source != "system",
+            "input_tokens": total,
+            "output_tokens": rng.randint(1, 4000),
+            "cache_read_tokens": cache_read,
+            "cache_write_tokens": 0,
+            "occurred_at": "2026-11-27T15:00:01Z",
+        }
+        out.append((tenant.encode(), json.dumps(event, separators=(",", ":")).encode()))
+    return out
+
+
+async def produce(bootstrap: str, events: list[tuple[bytes, bytes]]) -> float:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=10, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending = []
+        for key, value in events:
+            pending.append(await producer.send(TOPIC, value, key=key))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return len(events) / (time.perf_counter() - started)
+
+
+async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        for _ in range(100):
+            if consumer.partitions_for_topic(TOPIC):
+                break
+            await consumer._client.force_metadata_update()  # noqa: SLF001
+        tps = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        return await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+
+
+async def commit_start(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+def rss_kb(pid: int) -> tuple[int, int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--tenants", type=int, default=200)
+    parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--max-records", type=int, default=5000)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    env_file = stack_env()
+    bootstrap = env_file["BYOK_KAFKA_BOOTSTRAP"]
+    if args.db == "postgres":
+        db_url = env_file["BYOK_DATABASE_URL"]
+    else:
+        db_url = f"sqlite:///{tempfile.mkdtemp(prefix='byok-bench-')}/ledger.sqlite3"
+    run = uuid.uuid4().hex[:10]
+    group = f"byok-billing-bench-{run}"
+
+    events = make_events(run, args.events, args.tenants)
+    start_offsets = asyncio.run(end_offsets(bootstrap))
+    produce_rate = asyncio.run(produce(bootstrap, events))
+    asyncio.run(commit_start(bootstrap, group, start_offsets))
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "BYOK_KAFKA_BOOTSTRAP": bootstrap,
+            "BYOK_DATABASE_URL": db_url,
+            "BYOK_BILLING_GROUP_ID": group,
+            "BYOK_BILLING_METRICS_PORT": "0",
+            "BYOK_BILLING_MAX_RECORDS": str(args.max_records),
+            "BYOK_LOG_LEVEL": "WARNING",
+        }
+    )
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    count_sql = text("SELECT count(*) FROM charges WHERE event_id LIKE :p")
+    proc = subprocess.Popen([sys.executable, "-m", "byok_billing"], env=env, cwd=REPO)  # noqa: S603
+    samples: list[tuple[float, int]] = []
+    peak_rss = 0
+    try:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            assert proc.poll() is None, "consumer exited"
+            try:
+                with engine.connect() as conn:
+                    done = conn.execute(count_sql, {"p": f"{run}-%"}).scalar_one()
+            except Exception:  # noqa: BLE001 - the schema may not exist yet
+                done = 0
+            samples.append((time.monotonic(), done))
+            peak_rss = max(peak_rss, rss_kb(proc.pid)[1])
+            if done >= args.events:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    first = next((s for s in samples if s[1] > 0), None)
+    last = samples[-1]
+    lo = next(s for s in samples if s[1] >= args.events * 0.1)
+    hi = next((s for s in samples if s[1] >= args.events * 0.9), last)
+    figures = {
+        "db": args.db,
+        "events": args.events,
+        "charged": last[1],
+        "max_records": args.max_records,
+        "produce_events_per_s": round(produce_rate),
+        "events_per_s_first_to_last": round((last[1] - first[1]) / (last[0] - first[0]))
+        if first and last[0] > first[0]
+        else None,
+        "events_per_s_10_to_90pct": round((hi[1] - lo[1]) / (hi[0] - lo[0])) if hi[0] > lo[0] else None,
+        "peak_rss_mb": round(peak_rss / 1024, 1),
+        "consumer_exit_code": proc.returncode,
+    }
+    print(json.dumps(figures))
+    if not args.keep and args.db == "postgres":
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM charges WHERE event_id LIKE :p"), {"p": f"{run}-%"})
+            conn.execute(text("DELETE FROM usage_events WHERE event_id LIKE :p"), {"p": f"{run}-%"})
+            conn.execute(text("DELETE FROM spend WHERE tenant_id LIKE :p"), {"p": f"bench-{run}-%"})
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

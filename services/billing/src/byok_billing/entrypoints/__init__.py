@@ -1,0 +1,1 @@
+"""The thin edges: the Kafka consumer loop and the command line."""
