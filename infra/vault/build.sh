@@ -22,7 +22,13 @@
 # Progress goes to stderr; the only stdout line is the binary path.
 set -euo pipefail
 
-VAULT_VERSION="${BYOK_VAULT_VERSION:-1.21.4}"
+# Pinned: 1.21.1 is the newest release that builds unpatched from the proxy.
+# From 1.21.2 on, the release branch's nested sdk/ module diverges from every
+# published sdk tag (e.g. 1.21.4 needs the old 2-arg framework.ActivationFunc
+# of sdk <= v0.20.0 *and* TryRecordObservationWithRequest / 2-value
+# keysutil RestorePolicy of sdk >= v0.21.0/v0.24.0), and the proxy serves no
+# pseudo-versions of those release commits. 1.21.1 pairs with sdk v0.20.0.
+VAULT_VERSION="${BYOK_VAULT_VERSION:-1.21.1}"
 VAULT_VERSION="${VAULT_VERSION#v}"
 VAULT_MODULE="github.com/hashicorp/vault"
 CACHE_ROOT="${BYOK_CACHE_DIR:-$HOME/.cache/byok}"
@@ -125,8 +131,12 @@ log "dropped local replaces: ${nested[*]:-(none)}"
 log "downloading dependencies (first run fetches a few hundred modules)…"
 # `go list -deps` loads exactly the packages the server needs, downloading
 # their modules and recording go.sum entries for the nested modules.
-"$GO" list -mod=mod -deps ${BUILD_TAGS:+-tags "$BUILD_TAGS"} . >/dev/null \
-  || die "dependency resolution failed (see above)"
+deps_log="$VDIR/deps.log"
+if ! "$GO" list -mod=mod -deps ${BUILD_TAGS:+-tags "$BUILD_TAGS"} . >/dev/null 2>"$deps_log"; then
+  tail -n 30 "$deps_log" >&2
+  die "dependency resolution failed (full log: $deps_log)"
+fi
+log "  $(grep -c '^go: downloading' "$deps_log" || true) modules downloaded (log: $deps_log)"
 
 {
   echo "vault $VAULT_VERSION built from $VAULT_MODULE@v$VAULT_VERSION ($(date -u +%FT%TZ))"
@@ -157,6 +167,7 @@ if ! wait "$build_pid"; then
   die "go build failed (source left in $SRC for inspection)"
 fi
 mv -f "$BIN.tmp" "$BIN"
+rm -f "$dl_err"
 "$BIN" version >/dev/null 2>&1 || die "built binary does not run: $BIN"
 log "built $("$BIN" version | head -n1) in $((SECONDS - start))s -> $BIN"
 

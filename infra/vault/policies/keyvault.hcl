@@ -53,5 +53,5 @@ path "byok-transit/decrypt/keyvault-*" {
 # "read" only returns key metadata (never key material) and lets the service
 # check whether a key exists before creating it.
 path "byok-transit/keys/keyvault-*" {
-  capabilities = ["create", "read"]
+  capabilities = ["create", "update", "read"]
 }
