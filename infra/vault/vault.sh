@@ -356,9 +356,13 @@ EOF
     if [[ -s "$INIT_FILE" ]]; then
       local prev; prev="$(json_get 'd.get("data_dir")' <"$INIT_FILE")"
       if [[ "$prev" == "$data_dir" ]]; then
-        die "$data_dir is not initialised but $INIT_FILE claims it is; remove one of them"
+        log "replacing stale $INIT_FILE ($data_dir was reset)"
+      elif [[ -n "$prev" && -d "$prev" && -n "$(ls -A "$prev" 2>/dev/null)" ]]; then
+        kill_launched "$pid"
+        die "$INIT_FILE holds the unseal key of $prev; not overwriting it. Use BYOK_VAULT_INIT_FILE=<file> (or another BYOK_RUN_DIR) for $data_dir"
+      else
+        log "replacing $INIT_FILE (its data dir ${prev:-?} is gone)"
       fi
-      log "replacing $INIT_FILE (it belonged to ${prev:-another data dir})"
     fi
     log "initialising (1 key share, threshold 1)"
     local init
@@ -375,10 +379,15 @@ print(json.dumps(d, indent=2))' "$data_dir" "$addr" >"$INIT_FILE.tmp" )
     rm -f "$ENV_FILE"   # tokens of a previous data dir are void
     log "unseal key + root token stored in $INIT_FILE (mode 600)"
   fi
-  [[ -s "$INIT_FILE" ]] || die "$data_dir is initialised but $INIT_FILE is missing; cannot unseal"
+  if [[ ! -s "$INIT_FILE" ]]; then
+    kill_launched "$pid"
+    die "$data_dir is initialised but $INIT_FILE is missing; cannot unseal (delete $data_dir to start over)"
+  fi
   local prev_dir; prev_dir="$(json_get 'd.get("data_dir")' <"$INIT_FILE")"
-  [[ -z "$prev_dir" || "$prev_dir" == "$data_dir" ]] \
-    || die "$INIT_FILE belongs to $prev_dir, not $data_dir"
+  if [[ -n "$prev_dir" && "$prev_dir" != "$data_dir" ]]; then
+    kill_launched "$pid"
+    die "$INIT_FILE belongs to $prev_dir, not $data_dir (set BYOK_VAULT_INIT_FILE)"
+  fi
 
   local sealed key root
   key="$(json_get 'd["keys_base64"][0]' <"$INIT_FILE")"
@@ -388,10 +397,18 @@ print(json.dumps(d, indent=2))' "$data_dir" "$addr" >"$INIT_FILE.tmp" )
   if [[ "$sealed" == "true" ]]; then
     log "unsealing"
     sealed="$(api PUT sys/unseal "$(json_obj key "$key")" | json_get 'd["sealed"]')"
-    [[ "$sealed" == "false" ]] || die "unseal did not complete (wrong key for $data_dir?)"
+    if [[ "$sealed" != "false" ]]; then
+      kill_launched "$pid"
+      die "unseal did not complete (wrong key for $data_dir?)"
+    fi
   fi
   wait_for "$addr" "$pid" '^200$'
-  env_set BYOK_VAULT_ADDR "$addr" BYOK_VAULT_ROOT_TOKEN "$root" BYOK_VAULT_MODE durable
+  # Keep bootstrapped tokens only if they belong to this data dir.
+  if [[ "$(env_get BYOK_VAULT_MODE)" != durable || "$(env_get BYOK_VAULT_DATA_DIR)" != "$data_dir" ]]; then
+    rm -f "$ENV_FILE"
+  fi
+  env_set BYOK_VAULT_ADDR "$addr" BYOK_VAULT_ROOT_TOKEN "$root" BYOK_VAULT_MODE durable \
+          BYOK_VAULT_DATA_DIR "$data_dir"
   log "durable server ready at $addr (pid $pid); env: $ENV_FILE"
 }
 
