@@ -55,10 +55,10 @@ cmd_up() {
   if [[ -z "${BYOK_ANTHROPIC_BASE_URL:-}${BYOK_OPENAI_BASE_URL:-}${BYOK_GEMINI_BASE_URL:-}${BYOK_OPENROUTER_BASE_URL:-}" ]]; then
     fake_port="$(free_port)"
     start fake-providers BYOK_RUN_DIR="$BYOK_RUN_DIR" -- "$PY" -m byok_testing.fake_providers --port "$fake_port"
-    wait_http fake-providers "http://127.0.0.1:$fake_port/_calls" "$BYOK_RUN_DIR/fake-providers.pid"
+    wait_http fake-providers "http://127.0.0.1:$fake_port/_health" "$BYOK_RUN_DIR/fake-providers.pid"
     local fake="http://127.0.0.1:$fake_port"
-    providers=(BYOK_ANTHROPIC_BASE_URL="$fake/anthropic" BYOK_OPENAI_BASE_URL="$fake/openai/v1"
-               BYOK_GEMINI_BASE_URL="$fake/gemini" BYOK_OPENROUTER_BASE_URL="$fake/openrouter/api/v1"
+    providers=(BYOK_ANTHROPIC_BASE_URL="$fake" BYOK_OPENAI_BASE_URL="$fake/v1"
+               BYOK_GEMINI_BASE_URL="$fake" BYOK_OPENROUTER_BASE_URL="$fake/api/v1"
                BYOK_SYSTEM_ANTHROPIC_API_KEY="${BYOK_SYSTEM_ANTHROPIC_API_KEY:-sk-ant-api03-demo-system-key-000000000000000000000000}"
                BYOK_SYSTEM_OPENAI_API_KEY="${BYOK_SYSTEM_OPENAI_API_KEY:-sk-proj-demo-system-key-0000000000000000000000000000}"
                BYOK_SYSTEM_GEMINI_API_KEY="${BYOK_SYSTEM_GEMINI_API_KEY:-AIzaSyDemoSystemKey000000000000000000}"

@@ -19,10 +19,11 @@ PG="$REPO/infra/postgres/pg.sh"
 log() { printf '[stack] %s\n' "$*" >&2; }
 seconds_since() { echo $(( $(date +%s) - $1 )); }
 
-run_logged() { # name command... : run in the background, output to the run folder
+LAST_PID=""
+run_logged() { # name command... : run in the background, output to the run folder; sets LAST_PID
   local name=$1; shift
   ( "$@" >"$BYOK_RUN_DIR/prepare-$name.log" 2>&1 ) &
-  echo $!
+  LAST_PID=$!
 }
 
 wait_for() { # name pid
@@ -39,14 +40,14 @@ cmd_up() {
   mkdir -p "$BYOK_RUN_DIR" "$BYOK_CACHE_DIR"
   log "preparing Vault (built from source on a cold cache: several minutes), Kafka jars, PostgreSQL"
   local vault_pid kafka_pid pg_pid
-  vault_pid=$(run_logged vault-build "$REPO/infra/vault/build.sh")
-  kafka_pid=$(run_logged kafka-fetch "$KAFKA" fetch)
-  pg_pid=$(run_logged postgres-install "$PG" ensure-installed)
+  run_logged vault-build "$REPO/infra/vault/build.sh"; vault_pid=$LAST_PID
+  run_logged kafka-fetch "$KAFKA" fetch; kafka_pid=$LAST_PID
+  run_logged postgres-install "$PG" ensure-installed; pg_pid=$LAST_PID
   wait_for kafka-fetch "$kafka_pid"
   wait_for postgres-install "$pg_pid"
   # Kafka and PostgreSQL start while Vault may still be building.
-  kafka_pid=$(run_logged kafka-start "$KAFKA" start)
-  pg_pid=$(run_logged postgres-start "$PG" start)
+  run_logged kafka-start "$KAFKA" start; kafka_pid=$LAST_PID
+  run_logged postgres-start "$PG" start; pg_pid=$LAST_PID
   wait_for vault-build "$vault_pid"
   "$VAULT" start-dev
   "$VAULT" bootstrap
