@@ -4,12 +4,14 @@ UV_VERSION := 0.13.9
 export BYOK_RUN_DIR ?= $(CURDIR)/.run
 export BYOK_CACHE_DIR ?= $(HOME)/.cache/byok
 export UV_CACHE_DIR ?= $(BYOK_CACHE_DIR)/uv
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH when present, else the one pip installs for python3 (pyenv shims may not see it yet).
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PY := $(CURDIR)/.venv/bin/python
 
 .PHONY: install up down run demo test test-unit lint bench stack-up stack-down services-up services-down clean
 
 install: ## the Python workspace (uv, pinned by uv.lock)
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
 	@echo "[make] Python workspace ready (.venv)"
 
@@ -32,20 +34,20 @@ down: ## services and stack, stopped
 	@infra/local/stack.sh down
 
 run: up ## the main job: stack, services and a demo round trip
-	@$(UV) run python -m byok_client.demo
+	@$(PY) -m byok_client.demo
 
 demo:
-	@$(UV) run python -m byok_client.demo
+	@$(PY) -m byok_client.demo
 
 test: install ## every test against the real stack, which it starts and stops itself
 	@infra/local/test.sh
 
 test-unit: install
-	@$(UV) run pytest -q tests/unit
+	@$(PY) -m pytest -q tests/unit
 
 lint: install
-	@$(UV) run ruff check libs services tests bench
-	@$(UV) run mypy libs/events/src libs/core/src
+	@$(PY) -m ruff check libs services tests bench
+	@$(PY) -m mypy libs/events/src libs/core/src
 
 bench: install ## benchmarks that print their figures (start the stack first: make stack-up)
 	@infra/local/bench.sh

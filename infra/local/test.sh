@@ -5,7 +5,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 cd "$REPO"
 export BYOK_RUN_DIR="${BYOK_RUN_DIR:-$REPO/.run}"
-UV="$(command -v uv || echo "$HOME/.local/bin/uv")"
 t0=$(date +%s)
 
 # Leave a stack that was already running (make up) as it is; stop only what this run started.
@@ -17,7 +16,7 @@ if [[ ! -f "$BYOK_RUN_DIR/stack.env" ]]; then
 fi
 echo "[test] stack ready after $(( $(date +%s) - t0 ))s; running the tests" >&2
 
-"$UV" run pytest -ra --durations=15 "$@"
+"$REPO/.venv/bin/python" -m pytest -ra --durations=15 "$@"
 rc=$?
 echo "[test] pytest exit code $rc after $(( $(date +%s) - t0 ))s in all" >&2
 if [[ $started_here == 1 ]]; then
