@@ -17,6 +17,8 @@ import asyncio
 import json
 import os
 import random
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -126,6 +128,27 @@ def rss_kb(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
+def consumer_command(args: argparse.Namespace, index: int) -> list[str]:
+    command = [sys.executable, "-m", "byok_billing"]
+    if index != 0 or args.profile == "none":
+        return command
+    if args.profile == "pyinstrument":
+        return [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", args.profile_out + ".txt", *command[1:]]
+    spy = shutil.which("py-spy") or "py-spy"
+    return [spy, "record", "--threads", "-r", "200", "-f", "raw", "-o", args.profile_out + ".txt",
+            "--", *command]
+
+
+def consumer_pid(proc: subprocess.Popen[bytes]) -> int:
+    """The python process itself (under py-spy, its child)."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    if children.exists():
+        kids = children.read_text().split()
+        if kids and "py-spy" in Path(f"/proc/{proc.pid}/cmdline").read_text(errors="replace"):
+            return int(kids[0])
+    return proc.pid
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200_000)
@@ -133,6 +156,14 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--max-records", type=int, default=5000)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--consumers", type=int, default=1, help="consumer processes in the group")
+    parser.add_argument(
+        "--profile",
+        choices=("none", "pyinstrument", "py-spy"),
+        default="none",
+        help="profile the (first) consumer; run the bench with `uv run --with pyinstrument` / `--with py-spy`",
+    )
+    parser.add_argument("--profile-out", default="billing-profile", help="profile output path (no extension)")
     args = parser.parse_args()
 
     env_file = stack_env()
@@ -162,26 +193,35 @@ def main() -> None:
     )
     engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
     count_sql = text("SELECT count(*) FROM charges WHERE event_id LIKE :p")
-    proc = subprocess.Popen([sys.executable, "-m", "byok_billing"], env=env, cwd=REPO)  # noqa: S603
+    procs = [
+        subprocess.Popen(consumer_command(args, i), env=env, cwd=REPO)  # noqa: S603
+        for i in range(args.consumers)
+    ]
+    proc = procs[0]
     samples: list[tuple[float, int]] = []
     peak_rss = 0
     try:
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            assert proc.poll() is None, "consumer exited"
+            assert all(p.poll() is None for p in procs), "consumer exited"
             try:
                 with engine.connect() as conn:
                     done = conn.execute(count_sql, {"p": f"{run}-%"}).scalar_one()
             except Exception:  # noqa: BLE001 - the schema may not exist yet
                 done = 0
             samples.append((time.monotonic(), done))
-            peak_rss = max(peak_rss, rss_kb(proc.pid)[1])
+            peak_rss = max(peak_rss, max(rss_kb(consumer_pid(p))[1] for p in procs))
             if done >= args.events:
                 break
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for p in procs:
+            if args.profile == "py-spy" and p is proc:
+                os.kill(consumer_pid(p), signal.SIGTERM)  # py-spy writes its file when its child exits
+            else:
+                p.terminate()
+        for p in procs:
+            p.wait(60)
     first = next((s for s in samples if s[1] > 0), None)
     last = samples[-1]
     lo = next(s for s in samples if s[1] >= args.events * 0.1)
@@ -197,7 +237,8 @@ def main() -> None:
         else None,
         "events_per_s_10_to_90pct": round((hi[1] - lo[1]) / (hi[0] - lo[0])) if hi[0] > lo[0] else None,
         "peak_rss_mb": round(peak_rss / 1024, 1),
-        "consumer_exit_code": proc.returncode,
+        "consumers": args.consumers,
+        "consumer_exit_codes": [p.returncode for p in procs],
     }
     print(json.dumps(figures))
     if not args.keep and args.db == "postgres":

@@ -134,7 +134,12 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+_B64URL = re.compile(r"^[A-Za-z0-9_\-]*$")
+
+
 def _unb64(text: str) -> bytes:
+    if not _B64URL.match(text):
+        raise ValueError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError) as exc:

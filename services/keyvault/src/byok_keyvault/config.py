@@ -6,8 +6,14 @@ import logging
 import os
 from pathlib import Path
 
-from byok_core.settings import KafkaSettings, ObservabilitySettings, ProviderEndpoints, SystemKeys, VaultSettings
-from pydantic import Field, SecretStr, model_validator
+from byok_core.settings import (
+    KafkaSettings,
+    ObservabilitySettings,
+    ProviderEndpoints,
+    SystemKeys,
+    VaultSettings,
+)
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "byok-dev-jwt-secret-not-for-production"  # noqa: S105 - the documented dev default
@@ -18,6 +24,21 @@ log = logging.getLogger("byok.keyvault.config")
 def _default_outbox_path() -> str:
     run_dir = Path(os.environ.get("BYOK_RUN_DIR", ".run"))
     return str(run_dir / "keyvault-outbox.sqlite3")
+
+
+class SettingsError(SystemExit):
+    """Invalid configuration; the message names the variables, never their values (they may be secrets)."""
+
+
+def load_settings() -> KeyvaultSettings:
+    try:
+        return KeyvaultSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        )
+        raise SettingsError(f"invalid key-vault settings: {problems}") from None
 
 
 class KeyvaultSettings(BaseSettings):
@@ -33,7 +54,9 @@ class KeyvaultSettings(BaseSettings):
     keyvault_publish_timeout_seconds: float = Field(5.0, gt=0)
     keyvault_live_validation_timeout_seconds: float = Field(5.0, gt=0)
     keyvault_consumer_group: str = Field("byok-keyvault", description="Group of the key.invalid subscriber")
-    keyvault_sealing_cache_seconds: float = Field(10.0, ge=0, description="How long GET /api/sealing-key is cached")
+    keyvault_sealing_cache_seconds: float = Field(
+        10.0, ge=0, description="How long GET /api/sealing-key is cached"
+    )
     keyvault_shutdown_grace_seconds: float = Field(10.0, ge=0)
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
@@ -47,6 +70,8 @@ class KeyvaultSettings(BaseSettings):
         if self.auth_jwt_secret is None or not self.auth_jwt_secret.get_secret_value():
             if self.observability.env == "prod":
                 raise ValueError("BYOK_AUTH_JWT_SECRET is required when BYOK_ENV=prod")
+        elif self.observability.env == "prod" and len(self.auth_jwt_secret.get_secret_value()) < 32:
+            raise ValueError("BYOK_AUTH_JWT_SECRET must be at least 32 characters when BYOK_ENV=prod")
         return self
 
     def jwt_secret(self) -> str:

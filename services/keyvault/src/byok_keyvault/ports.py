@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from byok_events import KeyEvent, Provider
@@ -22,9 +23,10 @@ class KeyStore(Protocol):
 
     async def list(self, tenant_id: str, scope: Scope, user_id: str | None) -> list[KeyMetadata]: ...
 
-    async def put(self, ref: KeyRef, api_key: str, *, fingerprint: str, expected_version: int,
-                  created_at: str) -> KeyMetadata:
-        """Write a new version only if the current one is `expected_version` (0: none); VersionConflict else."""
+    async def put(
+        self, ref: KeyRef, api_key: str, *, fingerprint: str, expected_version: int, created_at: str
+    ) -> KeyMetadata:
+        """A new version, only if the current one is `expected_version` (0: none); else VersionConflict."""
         ...
 
     async def destroy(self, ref: KeyRef) -> None:
@@ -49,10 +51,17 @@ class EventPublisher(Protocol):
 
 
 class OutboxRow(Protocol):
-    event_id: str
-    state: str
-    payload: str
-    created: float
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def payload(self) -> str: ...
+
+    @property
+    def created(self) -> float: ...
 
 
 class OutboxStorage(Protocol):
@@ -64,7 +73,7 @@ class OutboxStorage(Protocol):
 
     def remove(self, event_id: str) -> None: ...
 
-    def rows(self, state: str | None = None) -> list[OutboxRow]: ...
+    def rows(self, state: str | None = None) -> Sequence[OutboxRow]: ...
 
     def count(self, state: str) -> int: ...
 

@@ -12,7 +12,10 @@ class FakeProviderControl:
         self.url = url.rstrip("/")
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        async with aiohttp.ClientSession() as session, session.request(method, self.url + path, **kwargs) as r:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, self.url + path, **kwargs) as r,
+        ):
             r.raise_for_status()
             return await r.json()
 

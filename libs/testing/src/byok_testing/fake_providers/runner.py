@@ -1,4 +1,4 @@
-"""Start the fake provider server in this process (tests) or standalone (`python -m byok_testing.fake_providers`)."""
+"""Start the fake provider server in-process (tests); standalone: python -m byok_testing.fake_providers."""
 
 from __future__ import annotations
 

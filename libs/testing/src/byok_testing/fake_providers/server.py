@@ -4,11 +4,11 @@ Paths (base URLs to give the SDKs, relative to http://host:port):
     Anthropic   POST /v1/messages                                  base_url  http://host:port
     OpenAI      POST /v1/chat/completions                          base_url  http://host:port/v1
     OpenRouter  POST /api/v1/chat/completions                      base_url  http://host:port/api/v1
-    Gemini      POST /{v1,v1beta}/models/{model}:generateContent   base_url  http://host:port
+    Gemini      POST /{v1,v1beta}/models/{model}:generateContent  base_url http://host:port
                 POST /{v1,v1beta}/models/{model}:streamGenerateContent?alt=sse
 Control (for tests in another process):
-    POST /_control/rules {"rules": [Rule...], "replace": false}   DELETE /_control/rules
-    POST /_control/latency {"ms": 500}                             GET /_calls?contains=&api_key=   DELETE /_calls
+    POST /_control/rules {"rules": [Rule...], "replace": false}     DELETE /_control/rules
+    POST /_control/latency {"ms": 500}     GET /_calls?contains=&api_key=     DELETE /_calls
 The key each call carried is recorded (x-api-key, Authorization: Bearer, x-goog-api-key or ?key=).
 """
 
@@ -41,7 +41,7 @@ def _key_of(request: web.Request) -> tuple[str | None, str | None]:
 
 
 def _usage_numbers(prompt_chars: int, output_text: str) -> dict[str, int]:
-    """Deterministic, realistic token counts: a quarter of a long prompt is a cache read, an eighth a write."""
+    """Deterministic token counts: a quarter of a long prompt is a cache read, an eighth a write."""
     total_input = max(1, prompt_chars // 4)
     cache_read = total_input // 4 if total_input >= 8 else 0
     cache_write = total_input // 8 if total_input >= 8 else 0
@@ -179,23 +179,43 @@ class FakeProviderServer:
                 {
                     "type": "message_start",
                     "message": {
-                        "id": message_id, "type": "message", "role": "assistant", "model": model,
-                        "content": [], "stop_reason": None, "stop_sequence": None,
+                        "id": message_id,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
                         "usage": {**usage_in, "output_tokens": 1},
                     },
                 },
             ),
-            ("content_block_start", {"type": "content_block_start", "index": 0,
-                                     "content_block": {"type": "text", "text": ""}}),
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            ),
         ]
         for chunk in _chunks(text):
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                   "delta": {"type": "text_delta", "text": chunk}}))
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": chunk},
+                    },
+                )
+            )
         events += [
             ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            ("message_delta", {"type": "message_delta",
-                               "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                               "usage": {"output_tokens": n["output"]}}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": n["output"]},
+                },
+            ),
             ("message_stop", {"type": "message_stop"}),
         ]
         return await _sse(request, [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events])
@@ -251,19 +271,38 @@ class FakeProviderServer:
                     "object": "chat.completion",
                     "created": created,
                     "model": model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                                 "logprobs": None, "finish_reason": "stop"}],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text, "refusal": None},
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
                     "usage": usage,
                     "system_fingerprint": "fp_fake",
                 }
             )
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                "system_fingerprint": "fp_fake"}
-        frames = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                        "finish_reason": None}]}]
-        frames += [{**base, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
-                   for c in _chunks(text)]
+        base = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": "fp_fake",
+        }
+        frames = [
+            {
+                **base,
+                "choices": [
+                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                ],
+            }
+        ]
+        frames += [
+            {**base, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
+            for c in _chunks(text)
+        ]
         frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if include_usage:
             frames.append({**base, "choices": [], "usage": usage})
@@ -286,8 +325,12 @@ class FakeProviderServer:
         stream = method == "streamGenerateContent"
         action, retry_after, call = await self._gate(request, "gemini", model, stream, prompt)
         error = {
-            "invalid_key": (400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
-                            "API_KEY_INVALID"),
+            "invalid_key": (
+                400,
+                "INVALID_ARGUMENT",
+                "API key not valid. Please pass a valid API key.",
+                "API_KEY_INVALID",
+            ),
             "401": (401, "UNAUTHENTICATED", "Request had invalid authentication credentials.", None),
             "403": (403, "PERMISSION_DENIED", "Permission denied.", None),
             "429": (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", None),
@@ -297,10 +340,17 @@ class FakeProviderServer:
             call.status = error[0]
             err: dict[str, Any] = {"code": error[0], "message": error[2], "status": error[1]}
             if error[3]:
-                err["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": error[3],
-                                   "domain": "googleapis.com",
-                                   "metadata": {"service": "generativelanguage.googleapis.com"}}]
-            return web.json_response({"error": err}, status=error[0], headers=self._retry_headers(retry_after))
+                err["details"] = [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": error[3],
+                        "domain": "googleapis.com",
+                        "metadata": {"service": "generativelanguage.googleapis.com"},
+                    }
+                ]
+            return web.json_response(
+                {"error": err}, status=error[0], headers=self._retry_headers(retry_after)
+            )
         text = _reply_text("gemini", prompt)
         n = _usage_numbers(chars, text)
         usage = {
@@ -313,8 +363,13 @@ class FakeProviderServer:
         if not stream:
             return web.json_response(
                 {
-                    "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                                    "finishReason": "STOP", "index": 0}],
+                    "candidates": [
+                        {
+                            "content": {"role": "model", "parts": [{"text": text}]},
+                            "finishReason": "STOP",
+                            "index": 0,
+                        }
+                    ],
                     "usageMetadata": usage,
                     "modelVersion": model,
                     "responseId": response_id,
@@ -327,8 +382,14 @@ class FakeProviderServer:
             last = i == len(chunks) - 1
             if last:
                 candidate["finishReason"] = "STOP"
-            frames.append({"candidates": [candidate], "modelVersion": model, "responseId": response_id,
-                           "usageMetadata": usage if last else {"promptTokenCount": n["total_input"]}})
+            frames.append(
+                {
+                    "candidates": [candidate],
+                    "modelVersion": model,
+                    "responseId": response_id,
+                    "usageMetadata": usage if last else {"promptTokenCount": n["total_input"]},
+                }
+            )
         return await _sse(request, [f"data: {json.dumps(f)}\r\n\r\n" for f in frames])
 
 
@@ -344,7 +405,10 @@ def _text_of(content: Any) -> str:
 
 def _chunks(text: str, size: int = 3) -> list[str]:
     words = text.split(" ")
-    return [" ".join(words[i : i + size]) + (" " if i + size < len(words) else "") for i in range(0, len(words), size)]
+    return [
+        " ".join(words[i : i + size]) + (" " if i + size < len(words) else "")
+        for i in range(0, len(words), size)
+    ]
 
 
 async def _sse(request: web.Request, lines: list[str]) -> web.StreamResponse:

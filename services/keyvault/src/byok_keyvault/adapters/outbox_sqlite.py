@@ -26,8 +26,9 @@ class SqliteOutbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE NOT NULL,"
-            " state TEXT NOT NULL, payload TEXT NOT NULL, created REAL NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " event_id TEXT UNIQUE NOT NULL, state TEXT NOT NULL,"
+            " payload TEXT NOT NULL, created REAL NOT NULL)"
         )
 
     def add(self, event_id: str, payload: str, state: str) -> None:
@@ -56,7 +57,9 @@ class SqliteOutbox:
 
     def count(self, state: str) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = ?", (state,)).fetchone()[0])
+            return int(
+                self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = ?", (state,)).fetchone()[0]
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -14,18 +14,25 @@ from typing import Any
 import hvac
 import hvac.exceptions
 from byok_core.key_paths import system_key_path
-from byok_core.vault import VaultClient, VaultError, VaultUnavailable
+from byok_core.vault import VaultClient, VaultUnavailable
 from byok_events import Provider
 
 from ..domain.models import KeyMetadata, KeyRef, KeyStatus, Scope
-from ..ports import KeyStoreUnavailable, VersionConflict
+from ..ports import KeyStoreUnavailable
+from .vault_http import AsyncKV
 
 _PROVIDERS = {p.value: p for p in Provider}
 
 
 class VaultKeyStore:
-    def __init__(self, client: VaultClient) -> None:
+    """Reads, lists and check-and-set writes go through AsyncKV (aiohttp); the rare calls through hvac."""
+
+    def __init__(self, client: VaultClient, kv: AsyncKV) -> None:
         self._client = client
+        self._kv = kv
+
+    async def aclose(self) -> None:
+        await self._kv.aclose()
 
     async def _call(self, operation: Any) -> Any:
         try:
@@ -34,24 +41,17 @@ class VaultKeyStore:
             raise KeyStoreUnavailable("key store unavailable") from None
 
     async def get(self, ref: KeyRef) -> KeyMetadata | None:
-        path, mount = ref.path, self._client.kv_mount
-
-        def read(client: hvac.Client) -> dict[str, Any] | None:
-            try:
-                return client.secrets.kv.v2.read_secret_version(
-                    path=path, mount_point=mount, raise_on_deleted_version=True
-                )["data"]
-            except hvac.exceptions.InvalidPath:
-                return None
-
-        answer = await self._call(read)
-        return None if answer is None else _metadata(ref, answer["data"], answer["metadata"])
+        try:
+            found = await self._kv.read(ref.path)
+        except VaultUnavailable:
+            raise KeyStoreUnavailable("key store unavailable") from None
+        return None if found is None else _metadata(ref, found[0], found[1])
 
     async def list(self, tenant_id: str, scope: Scope, user_id: str | None) -> list[KeyMetadata]:
         probe = KeyRef(tenant_id=tenant_id, scope=scope, provider=Provider.OPENAI, user_id=user_id)
         folder = probe.path.rsplit("/", 1)[0]
         try:
-            names = await asyncio.to_thread(self._client.kv_list, folder)
+            names = await self._kv.list(folder)
         except VaultUnavailable:
             raise KeyStoreUnavailable("key store unavailable") from None
         refs = [
@@ -62,27 +62,27 @@ class VaultKeyStore:
         found = await asyncio.gather(*(self.get(ref) for ref in refs))
         return [meta for meta in found if meta is not None]
 
-    async def put(self, ref: KeyRef, api_key: str, *, fingerprint: str, expected_version: int,
-                  created_at: str) -> KeyMetadata:
-        path, mount = ref.path, self._client.kv_mount
-        data = {"api_key": api_key, "fingerprint": fingerprint, "status": KeyStatus.ACTIVE.value,
-                "created_at": created_at}
-
-        def write(client: hvac.Client) -> dict[str, Any]:
-            try:
-                return client.secrets.kv.v2.create_or_update_secret(
-                    path=path, secret=data, cas=expected_version, mount_point=mount
-                )["data"]
-            except hvac.exceptions.InvalidRequest as exc:
-                if "check-and-set" in str(exc):
-                    raise VersionConflict("the key changed meanwhile") from None
-                raise VaultError("Vault refused the write") from None
-
-        answer = await self._call(write)
+    async def put(
+        self, ref: KeyRef, api_key: str, *, fingerprint: str, expected_version: int, created_at: str
+    ) -> KeyMetadata:
+        data = {
+            "api_key": api_key,
+            "fingerprint": fingerprint,
+            "status": KeyStatus.ACTIVE.value,
+            "created_at": created_at,
+        }
+        try:
+            answer = await self._kv.write(ref.path, data, cas=expected_version)
+        except VaultUnavailable:
+            raise KeyStoreUnavailable("key store unavailable") from None
         written = _parse_time(answer["created_time"])
         return KeyMetadata(
-            ref=ref, fingerprint=fingerprint, version=int(answer["version"]),
-            created_at=_parse_time(created_at), updated_at=written, status=KeyStatus.ACTIVE,
+            ref=ref,
+            fingerprint=fingerprint,
+            version=int(answer["version"]),
+            created_at=_parse_time(created_at),
+            updated_at=written,
+            status=KeyStatus.ACTIVE,
         )
 
     async def destroy(self, ref: KeyRef) -> None:
@@ -116,7 +116,8 @@ class VaultKeyStore:
             return False
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         await asyncio.to_thread(
-            self._client.kv_write, path,
+            self._client.kv_write,
+            path,
             {"api_key": api_key, "fingerprint": fingerprint, "status": "active", "created_at": now},
         )
         return True
@@ -146,6 +147,6 @@ def _parse_time(value: str) -> datetime:
     if "." in text:
         head, _, tail = text.partition(".")
         digits = "".join(ch for ch in tail if ch.isdigit())
-        zone = tail[len(digits):]
+        zone = tail[len(digits) :]
         text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     return datetime.fromisoformat(text).astimezone(UTC)

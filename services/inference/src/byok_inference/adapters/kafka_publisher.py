@@ -1,0 +1,37 @@
+"""Publisher over one shared AIOKafkaProducer (idempotent, acks=all). Each publish waits for the ack."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+from byok_events import DeadLetter, KeyEvent, PromptResponse, UsageEvent, topics
+
+STATUS_HEADER = "byok-status"
+
+
+class KafkaPublisher:
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def _send(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        future = await self._producer.send(topic, value=value, key=key, headers=headers)
+        await future
+
+    async def response(self, event: PromptResponse) -> None:
+        # The status header lets followers skip deltas without parsing JSON.
+        await self._send(
+            topics.PROMPT_RESPONSES,
+            event.request_id.encode(),
+            event.to_bytes(),
+            [(STATUS_HEADER, event.status.encode())],
+        )
+
+    async def usage(self, event: UsageEvent) -> None:
+        await self._send(topics.USAGE_EVENTS, event.tenant_id.encode(), event.to_bytes())
+
+    async def key_event(self, event: KeyEvent) -> None:
+        await self._send(topics.KEY_EVENTS, event.tenant_id.encode(), event.to_bytes())
+
+    async def dead_letter(self, event: DeadLetter, key: bytes | None) -> None:
+        await self._send(topics.DLQ, key, event.to_bytes())

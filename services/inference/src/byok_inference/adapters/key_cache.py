@@ -1,0 +1,68 @@
+"""A short-lived in-memory cache in front of a KeyStore, emptied for a key as soon as a key event names it.
+
+Absent keys are cached too (most requests of a system-key tenant look up user and org keys that do not
+exist). Entries live `ttl` seconds; `evict` is called by the key-events subscriber, so a stored, rotated,
+deleted or invalid key is re-read on the next request. Concurrent misses of one place share one read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+
+from byok_events import Provider
+
+from ..ports import KeyStore, Scope, StoredKey
+
+_Place = tuple[str, str, str | None, str]
+
+
+class CachedKeyStore:
+    def __init__(self, inner: KeyStore, *, ttl: float = 30.0, max_entries: int = 100_000) -> None:
+        self._inner = inner
+        self._ttl = ttl
+        self._max = max_entries
+        self._entries: OrderedDict[_Place, tuple[float, StoredKey | None]] = OrderedDict()
+        self._pending: dict[_Place, asyncio.Future[StoredKey | None]] = {}
+        self._generation: dict[_Place, int] = {}
+
+    async def get(
+        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
+    ) -> StoredKey | None:
+        place = (scope, tenant_id, user_id if scope == "user" else None, provider.value)
+        entry = self._entries.get(place)
+        now = time.monotonic()
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        pending = self._pending.get(place)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[StoredKey | None] = asyncio.get_running_loop().create_future()
+        self._pending[place] = future
+        generation = self._generation.get(place, 0)
+        try:
+            key = await self._inner.get(scope, tenant_id, user_id, provider)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters (if any) re-raise it
+            raise
+        finally:
+            self._pending.pop(place, None)
+        if self._generation.get(place, 0) == generation:  # no key event arrived while reading
+            self._entries[place] = (now + self._ttl, key)
+            self._entries.move_to_end(place)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        future.set_result(key)
+        return key
+
+    def evict(self, tenant_id: str, user_id: str | None, scope: str, provider: str) -> None:
+        """Forget one place (a key event for it arrived); a read in progress is not cached."""
+        place = (scope, tenant_id, user_id if scope == "user" else None, provider)
+        self._entries.pop(place, None)
+        self._generation[place] = self._generation.get(place, 0) + 1
+        self._pending.pop(place, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,67 @@
+"""Settings of the inference worker (env prefix BYOK_INFERENCE_ plus the shared BYOK_* sub-settings)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from byok_core.settings import (
+    KafkaSettings,
+    ObservabilitySettings,
+    ProviderEndpoints,
+    SystemKeys,
+    VaultSettings,
+)
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class InferenceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BYOK_INFERENCE_", extra="ignore")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    vault: VaultSettings = Field(default_factory=VaultSettings)
+    providers: ProviderEndpoints = Field(default_factory=ProviderEndpoints)
+    system_keys: SystemKeys = Field(default_factory=SystemKeys, description="Fallback when Vault has none")
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+
+    group_id: str = Field(default="byok-inference", description="Consumer group of byok.prompt.requests")
+    key_store: Literal["vault", "env"] = Field(
+        default="vault", description="env: no Vault, system keys from BYOK_SYSTEM_* only (demo, benchmarks)"
+    )
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        default="earliest", description="Where a new consumer group starts (earliest: nothing is skipped)"
+    )
+    max_in_flight: int = Field(
+        default=512, ge=1, le=100_000, description="Requests processed at once per process"
+    )
+    metrics_port: int = Field(
+        default=9101, ge=0, le=65535, description="/healthz and /metrics port; 0 disables"
+    )
+    provider_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="One provider call, streaming included"
+    )
+    retry_attempts: int = Field(
+        default=3, ge=1, le=10, description="Provider attempts per request, the first included"
+    )
+    retry_base_delay_seconds: float = Field(default=0.25, ge=0)
+    retry_max_delay_seconds: float = Field(default=8.0, ge=0)
+    max_retry_after_seconds: float = Field(
+        default=20.0, ge=0, description="A longer retry-after fails at once"
+    )
+    key_store_attempts: int = Field(default=3, ge=1, le=10)
+    key_cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    max_sdk_clients: int = Field(
+        default=1024, ge=1, description="SDK clients kept (one per provider and key)"
+    )
+    default_max_tokens: int = Field(default=1024, ge=1)
+    max_request_bytes: int = Field(default=512 * 1024, ge=1024)
+    dedupe_window_seconds: float = Field(
+        default=24 * 3600.0,
+        ge=0,
+        description="How far back byok.prompt.responses is read at start for answered ids",
+    )
+    drain_timeout_seconds: float = Field(
+        default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work"
+    )
+    commit_interval_seconds: float = Field(default=0.2, gt=0)
+    producer_linger_ms: int = Field(default=5, ge=0)

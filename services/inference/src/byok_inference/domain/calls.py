@@ -1,0 +1,72 @@
+"""A provider call and its outcome, independent of any SDK."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from byok_events import Provider
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    input_tokens: int  # TOTAL input, cache reads and writes included
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def used(self) -> bool:
+        return self.input_tokens > 0 or self.output_tokens > 0
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    provider: Provider  # the API called (openrouter when routed through it)
+    model: str  # the model id sent to it
+    api_key: str = field(repr=False)
+    messages: list[dict[str, str]]
+    max_tokens: int
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str | None
+    usage: TokenUsage
+
+
+class FailureKind(enum.Enum):
+    AUTH = "auth"  # the key was rejected
+    RATE_LIMITED = "rate_limited"
+    SERVER = "server"  # 5xx or connection trouble
+    TIMEOUT = "timeout"
+    BAD_REQUEST = "bad_request"  # any other 4xx
+
+    @property
+    def retriable(self) -> bool:
+        return self in (FailureKind.RATE_LIMITED, FailureKind.SERVER, FailureKind.TIMEOUT)
+
+
+class ProviderFailure(Exception):
+    """A provider call that failed; the message is ours and never carries key material."""
+
+    def __init__(
+        self,
+        kind: FailureKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        usage: TokenUsage | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.usage = usage  # tokens already used when a stream broke mid-way

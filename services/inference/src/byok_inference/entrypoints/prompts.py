@@ -1,0 +1,111 @@
+"""byok.prompt.requests records: parse and validate, then call the handler. Bad records go to the DLQ.
+
+An invalid record (not JSON, wrong schema, larger than max_request_bytes) gets a DLQ entry, and a
+`failed` response with code invalid_request when a request_id can be read from it. DLQ payloads are
+redacted (anything key-shaped) and cut at max_dlq_payload_chars.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from byok_core.logging import log_context, redact
+from byok_core.observability import HANDLE_SECONDS, MESSAGES
+from byok_events import DeadLetter, ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
+from pydantic import ValidationError
+
+from ..handlers import Deps, handle_prompt
+
+log = logging.getLogger("byok.inference")
+SERVICE = "inference"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_request_bytes: int = 512 * 1024
+    max_dlq_payload_chars: int = 256 * 1024
+
+
+class PromptRecordHandler:
+    def __init__(self, deps: Deps, limits: Limits | None = None) -> None:
+        self._deps = deps
+        self._limits = limits or Limits()
+
+    async def __call__(self, record: Any) -> None:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            request = await self._parse(record)
+            if request is None:
+                outcome = "invalid"
+                return
+            with log_context(request_id=request.request_id, tenant_id=request.tenant_id):
+                ran = await handle_prompt(request, self._deps)
+                outcome = "ok" if ran else "duplicate"
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            MESSAGES.labels(SERVICE, topics.PROMPT_REQUESTS, outcome).inc()
+            HANDLE_SECONDS.labels(SERVICE, topics.PROMPT_REQUESTS).observe(time.perf_counter() - started)
+
+    async def _parse(self, record: Any) -> PromptRequest | None:
+        raw: bytes = record.value or b""
+        data: Any = None
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self._reject(record, "not JSON", None)
+            return None
+        if len(raw) > self._limits.max_request_bytes:
+            await self._reject(record, f"record larger than {self._limits.max_request_bytes} bytes", data)
+            return None
+        try:
+            return PromptRequest.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:5]
+            )
+            await self._reject(record, f"wrong schema: {problems}", data)
+            return None
+
+    async def _reject(self, record: Any, why: str, data: Any) -> None:
+        reason = "invalid_request: " + redact(why)[:1000]
+        payload = redact(DeadLetter.encode_payload(record.value or b""))
+        truncated = len(payload) > self._limits.max_dlq_payload_chars
+        letter = DeadLetter(
+            source_topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+            payload=payload[: self._limits.max_dlq_payload_chars],
+        )
+        if truncated:
+            letter.payload_truncated = True  # type: ignore[attr-defined]  # an added field (extra allowed)
+        request_id = data.get("request_id") if isinstance(data, dict) else None
+        tenant_id = data.get("tenant_id") if isinstance(data, dict) else None
+        log.warning(
+            "invalid request sent to the DLQ",
+            extra={"reason": reason[:200], "offset": record.offset, "partition": record.partition},
+        )
+        await self._deps.publisher.dead_letter(letter, record.key)
+        if isinstance(request_id, str) and 0 < len(request_id) <= 200:
+            if not self._deps.answered.claim(request_id):
+                return
+            answered = False
+            try:
+                await self._deps.publisher.response(
+                    PromptResponse(
+                        request_id=request_id,
+                        tenant_id=tenant_id if isinstance(tenant_id, str) else "",
+                        status="failed",
+                        error=ResponseError(code=ErrorCode.INVALID_REQUEST, message=reason[:500]),
+                    )
+                )
+                answered = True
+            finally:
+                self._deps.answered.finish(request_id, answered)

@@ -1,0 +1,312 @@
+"""The use case: run one prompt request and publish its outcome. Reads like the contract's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from byok_core.fingerprint import fingerprint
+from byok_core.sealing import SealedKeyInvalid
+from byok_events import (
+    ErrorCode,
+    KeyEvent,
+    KeySource,
+    PromptRequest,
+    PromptResponse,
+    Provider,
+    ResponseError,
+    Route,
+    Usage,
+    UsageEvent,
+    utc_now,
+)
+
+from .domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
+from .domain.keys import KeySlot, key_slots, missing_key_error
+from .domain.retry import RetryPolicy
+from .domain.routing import UnknownModel, openrouter_model_id, route_model
+from .ports import (
+    AnsweredRequests,
+    BudgetGuard,
+    KeyStore,
+    KeyStoreUnavailable,
+    ProviderGateway,
+    Publisher,
+    SealedKeyOpener,
+    StoredKey,
+)
+
+log = logging.getLogger("byok.inference")
+T = TypeVar("T")
+
+USAGE_NAMESPACE = uuid.UUID("6f3b1c52-3a8e-4f0c-9d59-2f7f4f7b9a10")
+
+
+def usage_event_id(request_id: str) -> str:
+    """One provider call per request, so the request id determines the usage event id: a retried
+    publish, a redelivered request or a second worker produce the same id and billing charges it once."""
+    return str(uuid.uuid5(USAGE_NAMESPACE, "usage:" + request_id))
+
+
+def key_invalid_event_id(request_id: str) -> str:
+    return str(uuid.uuid5(USAGE_NAMESPACE, "key.invalid:" + request_id))
+
+
+@dataclass
+class Deps:
+    keys: KeyStore
+    sealed: SealedKeyOpener
+    providers: ProviderGateway
+    publisher: Publisher
+    answered: AnsweredRequests
+    budgets: BudgetGuard
+    provider_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    key_store_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3, base_delay=0.2))
+    default_max_tokens: int = 1024
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+class _Failed(Exception):
+    def __init__(self, code: ErrorCode, message: str, retriable: bool = False) -> None:
+        super().__init__(message)
+        self.code, self.message, self.retriable = code, message, retriable
+
+
+@dataclass
+class _Chosen:
+    slot: KeySlot
+    key: StoredKey
+
+
+async def handle_prompt(request: PromptRequest, deps: Deps) -> bool:
+    """Run a request unless it is already answered. True when this call published the final answer."""
+    if not deps.answered.claim(request.request_id):
+        log.info("duplicate request skipped")
+        return False
+    answered = False
+    try:
+        await _run(request, deps)
+        answered = True
+        return True
+    finally:
+        deps.answered.finish(request.request_id, answered)
+
+
+async def _run(request: PromptRequest, deps: Deps) -> None:
+    context: dict[str, object] = {}
+    try:
+        if deps.budgets.blocked(request.tenant_id):
+            raise _Failed(ErrorCode.BUDGET_EXCEEDED, "the tenant's hard budget is exhausted for this period")
+        try:
+            provider, model = route_model(request.model)
+        except UnknownModel:
+            raise _Failed(ErrorCode.UNKNOWN_MODEL, "no provider serves this model") from None
+        chosen = await _resolve_key(request, provider, deps)
+        slot = chosen.slot
+        sent_model = model if slot.route is Route.DIRECT else openrouter_model_id(provider, model)
+        context = {
+            "provider": slot.key_provider,
+            "model": sent_model,
+            "route": slot.route,
+            "key_source": slot.source,
+        }
+        call = ProviderCall(
+            provider=slot.key_provider,
+            model=sent_model,
+            api_key=chosen.key.api_key,
+            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            max_tokens=request.max_tokens or deps.default_max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            stop=[request.stop] if isinstance(request.stop, str) else request.stop,
+        )
+        completion = await _call_with_retries(request, call, context, deps)
+    except _Failed as failed:
+        await deps.publisher.response(
+            PromptResponse(
+                request_id=request.request_id,
+                tenant_id=request.tenant_id,
+                status="failed",
+                error=ResponseError(code=failed.code, message=failed.message, retriable=failed.retriable),
+                **context,
+            )
+        )
+        return
+    await asyncio.gather(
+        _publish_usage(request, context, completion.usage, deps),
+        deps.publisher.response(
+            PromptResponse(
+                request_id=request.request_id,
+                tenant_id=request.tenant_id,
+                status="completed",
+                output_text=completion.text,
+                finish_reason=completion.finish_reason,
+                usage=_usage_model(completion.usage),
+                **context,
+            )
+        ),
+    )
+
+
+async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps) -> _Chosen:
+    for slot in key_slots(request.byok_mode, provider):
+        key = await _lookup(request, slot, deps)
+        if key is not None:
+            return _Chosen(slot, key)
+    code = missing_key_error(request.byok_mode)
+    message = (
+        "byok_mode require: no user-side key for this provider or OpenRouter"
+        if code is ErrorCode.BYOK_KEY_REQUIRED
+        else "no key available for this provider"
+    )
+    raise _Failed(code, message)
+
+
+async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps) -> StoredKey | None:
+    if slot.source is KeySource.REQUEST:
+        sealed = (request.sealed_keys or {}).get(slot.key_provider)
+        if sealed is None:
+            return None
+        try:
+            opened = await _with_key_store_retries(
+                lambda: deps.sealed.open(sealed, tenant_id=request.tenant_id, request_id=request.request_id),
+                deps,
+            )
+        except SealedKeyInvalid as exc:
+            raise _Failed(ErrorCode.SEALED_KEY_INVALID, str(exc)) from None
+        return StoredKey(opened)
+    if slot.source is KeySource.USER and not request.user_id:
+        return None
+    scope = slot.source.value
+    return await _with_key_store_retries(
+        lambda: deps.keys.get(scope, request.tenant_id, request.user_id, slot.key_provider),
+        deps,  # type: ignore[arg-type]
+    )
+
+
+async def _with_key_store_retries(operation: Callable[[], Awaitable[T]], deps: Deps) -> T:
+    attempt = 1
+    while True:
+        try:
+            return await operation()
+        except KeyStoreUnavailable:
+            delay = deps.key_store_retry.delay(attempt, None)
+            if delay is None:
+                raise _Failed(
+                    ErrorCode.KEY_STORE_UNAVAILABLE, "the key store is unavailable", retriable=True
+                ) from None
+            log.warning("key store unavailable, retrying", extra={"attempt": attempt})
+            await deps.sleep(delay)
+            attempt += 1
+
+
+async def _call_with_retries(
+    request: PromptRequest, call: ProviderCall, context: dict[str, object], deps: Deps
+) -> Completion:
+    streamed = False
+
+    async def on_delta(text: str) -> None:
+        nonlocal streamed
+        streamed = True
+        await deps.publisher.response(
+            PromptResponse(
+                request_id=request.request_id,
+                tenant_id=request.tenant_id,
+                status="delta",
+                output_text=text,
+                **context,
+            )
+        )
+
+    attempt = 1
+    while True:
+        try:
+            return await deps.providers.complete(call, on_delta if request.stream else None)
+        except ProviderFailure as failure:
+            if failure.usage is not None and failure.usage.used:
+                await _publish_usage(request, context, failure.usage, deps)
+                streamed = True  # tokens were used: never call again for this request
+            delay = (
+                deps.provider_retry.delay(attempt, failure.retry_after) if failure.kind.retriable else None
+            )
+            if delay is None or streamed:
+                await _raise_for(request, call, context, failure, deps)
+            log.info(
+                "provider call failed, retrying",
+                extra={"attempt": attempt, "kind": failure.kind.value, "status": failure.status},
+            )
+            await deps.sleep(delay)  # type: ignore[arg-type]
+            attempt += 1
+
+
+async def _raise_for(
+    request: PromptRequest,
+    call: ProviderCall,
+    context: dict[str, object],
+    failure: ProviderFailure,
+    deps: Deps,
+) -> None:
+    source = context["key_source"]
+    if failure.kind is FailureKind.AUTH:
+        if source is KeySource.SYSTEM:
+            log.error("the platform's provider key was rejected", extra={"provider": call.provider.value})
+            raise _Failed(ErrorCode.PROVIDER_ERROR, "the provider rejected the platform key")
+        if source in (KeySource.USER, KeySource.ORG):
+            await deps.publisher.key_event(
+                KeyEvent(
+                    event_id=key_invalid_event_id(request.request_id),
+                    type="key.invalid",
+                    tenant_id=request.tenant_id,
+                    user_id=request.user_id if source is KeySource.USER else None,
+                    scope="user" if source is KeySource.USER else "org",
+                    provider=call.provider,
+                    fingerprint=fingerprint(call.api_key),
+                )
+            )
+        raise _Failed(ErrorCode.INVALID_USER_KEY, f"the provider rejected the {source} key")
+    code, retriable = {
+        FailureKind.RATE_LIMITED: (ErrorCode.PROVIDER_RATE_LIMITED, True),
+        FailureKind.SERVER: (ErrorCode.PROVIDER_ERROR, True),
+        FailureKind.TIMEOUT: (ErrorCode.PROVIDER_TIMEOUT, True),
+        FailureKind.BAD_REQUEST: (ErrorCode.PROVIDER_ERROR, False),
+    }[failure.kind]
+    raise _Failed(code, str(failure), retriable)
+
+
+async def _publish_usage(
+    request: PromptRequest, context: dict[str, object], usage: TokenUsage, deps: Deps
+) -> None:
+    if not usage.used:
+        return
+    source = context["key_source"]
+    await deps.publisher.usage(
+        UsageEvent(
+            event_id=usage_event_id(request.request_id),
+            request_id=request.request_id,
+            tenant_id=request.tenant_id,
+            user_id=request.user_id,
+            provider=context["provider"],
+            model=context["model"],
+            route=context["route"],  # type: ignore[arg-type]
+            key_source=source,
+            byok=source is not KeySource.SYSTEM,  # type: ignore[arg-type]
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            occurred_at=utc_now(),
+        )
+    )
+
+
+def _usage_model(usage: TokenUsage) -> Usage:
+    return Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )

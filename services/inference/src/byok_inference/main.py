@@ -1,0 +1,172 @@
+"""bootstrap(): build the worker from settings; run(): start, serve /healthz + /metrics, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from byok_core.kafka import aiokafka_options
+from byok_core.logging import configure_logging
+from byok_core.observability import OpsServer
+from byok_core.sealing_keys import SealingKeyStore
+from byok_core.vault import VaultClient
+from byok_events import topics
+
+from .adapters.answered import AnsweredLru
+from .adapters.budgets import BudgetBlocks
+from .adapters.env_keys import EnvKeyStore, NoSealedKeys
+from .adapters.kafka_publisher import KafkaPublisher
+from .adapters.key_cache import CachedKeyStore
+from .adapters.providers.gateway import SdkGateway
+from .adapters.sealed_opener import VaultSealedKeyOpener
+from .adapters.vault_keys import VaultKeyStore
+from .config import InferenceSettings
+from .domain.retry import RetryPolicy
+from .entrypoints.consumer_loop import ConsumerLoop
+from .entrypoints.follower import StateFollower
+from .entrypoints.prompts import Limits, PromptRecordHandler
+from .handlers import Deps
+from .ports import KeyStore, SealedKeyOpener
+
+log = logging.getLogger("byok.inference")
+
+
+@dataclass
+class Worker:
+    settings: InferenceSettings
+    producer: AIOKafkaProducer
+    follower: StateFollower
+    loop: ConsumerLoop
+    gateway: SdkGateway
+    keys: CachedKeyStore
+    answered: AnsweredLru
+    ops: OpsServer | None
+
+    async def start(self) -> None:
+        await self.producer.start()
+        await self.follower.start()
+        await self.follower.catch_up()
+        await self.loop.start()
+        if self.ops is not None:
+            await self.ops.start()
+
+    async def stop(self) -> None:
+        await self.loop.drain_and_close()
+        await self.follower.stop()
+        await self.producer.stop()
+        await self.gateway.aclose()
+        if self.ops is not None:
+            await self.ops.stop()
+
+    async def healthy(self) -> bool:
+        return self.loop.running and self.loop.assigned.is_set()
+
+
+def bootstrap(settings: InferenceSettings | None = None) -> Worker:
+    settings = settings or InferenceSettings()
+    kafka = aiokafka_options(settings.kafka)
+    producer = AIOKafkaProducer(
+        **kafka,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=settings.producer_linger_ms,
+        max_request_size=4 * 1024 * 1024,
+    )
+    store: KeyStore
+    opener: SealedKeyOpener
+    if settings.key_store == "env":
+        store, opener = EnvKeyStore(settings.system_keys), NoSealedKeys()
+    else:
+        vault = VaultClient(settings.vault)
+        store, opener = (
+            VaultKeyStore(vault, settings.system_keys),
+            VaultSealedKeyOpener(SealingKeyStore(vault)),
+        )
+    keys = CachedKeyStore(store, ttl=settings.key_cache_ttl_seconds)
+    gateway = SdkGateway(
+        settings.providers, timeout=settings.provider_timeout_seconds, max_clients=settings.max_sdk_clients
+    )
+    answered = AnsweredLru()
+    budgets = BudgetBlocks()
+    deps = Deps(
+        keys=keys,
+        sealed=opener,
+        providers=gateway,
+        publisher=KafkaPublisher(producer),
+        answered=answered,
+        budgets=budgets,
+        provider_retry=RetryPolicy(
+            attempts=settings.retry_attempts,
+            base_delay=settings.retry_base_delay_seconds,
+            max_delay=settings.retry_max_delay_seconds,
+            max_retry_after=settings.max_retry_after_seconds,
+        ),
+        key_store_retry=RetryPolicy(attempts=settings.key_store_attempts, base_delay=0.2, max_delay=2.0),
+        default_max_tokens=settings.default_max_tokens,
+    )
+    follower = StateFollower(
+        AIOKafkaConsumer(**kafka, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=200),
+        answered=answered,
+        budgets=budgets,
+        evict=keys.evict,
+        dedupe_window=settings.dedupe_window_seconds,
+    )
+    consumer = AIOKafkaConsumer(
+        **kafka,
+        group_id=settings.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=settings.auto_offset_reset,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=100,
+    )
+    loop = ConsumerLoop(
+        consumer,
+        topics.PROMPT_REQUESTS,
+        PromptRecordHandler(deps, Limits(max_request_bytes=settings.max_request_bytes)),
+        max_in_flight=settings.max_in_flight,
+        commit_interval=settings.commit_interval_seconds,
+        drain_timeout=settings.drain_timeout_seconds,
+        on_assigned=follower.catch_up,
+    )
+    worker = Worker(settings, producer, follower, loop, gateway, keys, answered, None)
+    if settings.metrics_port:
+        worker.ops = OpsServer(settings.observability.metrics_host, settings.metrics_port, worker.healthy)
+    return worker
+
+
+async def serve(worker: Worker) -> None:
+    """Run until SIGTERM/SIGINT (graceful: drain in-flight work) or a fatal error."""
+    await worker.start()
+    stop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        stop.add_signal_handler(sig, worker.loop.stop)
+    log.info("inference worker started", extra={"max_in_flight": worker.settings.max_in_flight})
+    try:
+        await worker.loop.run()
+    finally:
+        log.info("inference worker stopping")
+        await worker.stop()
+
+
+def run() -> None:
+    settings = InferenceSettings()
+    configure_logging("inference", settings.observability.log_level, settings.observability.log_format)
+
+    async def main() -> None:
+        await serve(bootstrap(settings))  # aiokafka clients must be built inside the running loop
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main())
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (less CPU per message and per HTTP call), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop

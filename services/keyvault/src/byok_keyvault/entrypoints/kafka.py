@@ -1,0 +1,98 @@
+"""The key.invalid subscriber: byok.keys.events, group byok-keyvault; other event types are ignored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from byok_core.logging import log_context, redact
+from byok_core.observability import HANDLE_SECONDS, MESSAGES, record_consumer_lag
+from byok_events import DeadLetter, KeyEvent, topics
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from pydantic import ValidationError
+
+from ..handlers import handle_key_event
+from ..ports import KeyStore
+
+log = logging.getLogger("byok.keyvault.consumer")
+SERVICE = "keyvault"
+ATTEMPTS = 5
+
+
+def register_key_event_subscriber(
+    broker: KafkaBroker, store: KeyStore, *, group_id: str, retry_delay: float = 0.5
+) -> object:
+    subscriber = broker.subscriber(
+        topics.KEY_EVENTS,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.ACK,
+        title="keyvault-key-invalid",
+    )
+
+    @subscriber
+    async def on_key_event(msg: KafkaMessage) -> None:
+        started = time.perf_counter()
+        raw, body = msg.raw_message, bytes(msg.body)
+        try:
+            event = KeyEvent.model_validate_json(body)
+        except (ValidationError, ValueError):
+            if _is_key_invalid(body):  # ours to handle but unreadable: keep it for operators
+                await _dead_letter(broker, raw, body, "invalid_request: not a byok.key.event/v1")
+            MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "invalid").inc()
+            return
+        if event.type != "key.invalid":
+            MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "ignored").inc()
+            return
+        with log_context(event_id=event.event_id):
+            for attempt in range(ATTEMPTS):
+                try:
+                    await handle_key_event(event, store)
+                    MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "ok").inc()
+                    break
+                except Exception as exc:  # noqa: BLE001 - Vault down or refusing: retry, then DLQ
+                    if attempt == ATTEMPTS - 1:
+                        log.error(
+                            "key.invalid not recorded after %d attempts (%s)", ATTEMPTS, type(exc).__name__
+                        )
+                        await _dead_letter(broker, raw, body, f"key_store_unavailable: {type(exc).__name__}")
+                        MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "dlq").inc()
+                    else:
+                        await asyncio.sleep(retry_delay * (2**attempt))
+        HANDLE_SECONDS.labels(SERVICE, topics.KEY_EVENTS).observe(time.perf_counter() - started)
+
+    return subscriber
+
+
+async def report_consumer_lag(subscriber: object, every_seconds: float = 10.0) -> None:
+    """Background task: byok_consumer_lag for the key.invalid subscriber's partitions."""
+    while True:
+        consumer = getattr(subscriber, "consumer", None)
+        if consumer is not None:
+            try:
+                await record_consumer_lag(SERVICE, consumer)
+            except Exception:  # noqa: BLE001 - metrics must never stop the service
+                log.debug("consumer lag not available yet")
+        await asyncio.sleep(every_seconds if consumer is not None else 1.0)
+
+
+def _is_key_invalid(body: bytes) -> bool:
+    try:
+        return bool(json.loads(body).get("type") == "key.invalid")
+    except (ValueError, AttributeError):
+        return False
+
+
+async def _dead_letter(broker: KafkaBroker, raw: object, body: bytes, reason: str) -> None:
+    letter = DeadLetter(
+        source_topic=topics.KEY_EVENTS,
+        partition=int(getattr(raw, "partition", -1)),
+        offset=int(getattr(raw, "offset", -1)),
+        reason=reason,
+        payload=redact(DeadLetter.encode_payload(body)),  # never a key in the DLQ, even if someone sent one
+    )
+    key = getattr(raw, "key", None)
+    await broker.publish(letter.to_bytes(), topics.DLQ, key=key, headers={"content-type": "application/json"})

@@ -1,0 +1,45 @@
+"""Key-vault integration fixtures: the real Vault and Kafka of stack.env, the service in-process."""
+
+from __future__ import annotations
+
+import uuid
+
+import hvac
+import pytest
+from byok_core.settings import VaultSettings
+from byok_core.vault import VaultClient
+from kv_support import running_service, settings_for
+from pydantic import SecretStr
+
+
+@pytest.fixture(scope="session")
+def vault_root(stack_env) -> hvac.Client:
+    return hvac.Client(url=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_ROOT_TOKEN"])
+
+
+def _vault_client(stack_env, name: str) -> VaultClient:
+    return VaultClient(VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=SecretStr(stack_env[name])))
+
+
+@pytest.fixture(scope="session")
+def inference_vault(stack_env) -> VaultClient:
+    return _vault_client(stack_env, "BYOK_VAULT_TOKEN_INFERENCE")
+
+
+@pytest.fixture(scope="session")
+def keyvault_vault(stack_env) -> VaultClient:
+    return _vault_client(stack_env, "BYOK_VAULT_TOKEN_KEYVAULT")
+
+
+@pytest.fixture(scope="session")
+def billing_vault(stack_env) -> VaultClient:
+    return _vault_client(stack_env, "BYOK_VAULT_TOKEN_BILLING")
+
+
+@pytest.fixture(scope="module")
+async def kv(stack_env, tmp_path_factory):
+    """One running key-vault service per test module (own outbox file and consumer group)."""
+    group = f"byok-keyvault-test-{uuid.uuid4().hex[:10]}"
+    settings = settings_for(stack_env, str(tmp_path_factory.mktemp("kv")), group)
+    async with running_service(settings) as running:
+        yield running

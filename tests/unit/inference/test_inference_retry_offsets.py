@@ -1,0 +1,42 @@
+import random
+
+from byok_inference.domain.retry import RetryPolicy
+from byok_inference.entrypoints.offsets import PartitionOffsets
+
+
+def test_backoff_grows_with_jitter_and_is_bounded() -> None:
+    policy = RetryPolicy(attempts=6, base_delay=0.5, max_delay=2.0)
+    rand = random.Random(1)
+    delays = [policy.delay(a, None, rand) for a in range(1, 6)]
+    assert all(d is not None for d in delays)
+    for attempt, delay in enumerate(delays, start=1):
+        ceiling = min(2.0, 0.5 * 2 ** (attempt - 1))
+        assert ceiling / 2 <= delay <= ceiling
+    assert policy.delay(6, None) is None
+
+
+def test_retry_after_is_honoured_unless_too_long() -> None:
+    policy = RetryPolicy(attempts=3, max_retry_after=10)
+    assert policy.delay(1, 3.0) == 3.0
+    assert policy.delay(1, 30.0) is None
+    assert policy.delay(3, 1.0) is None
+
+
+def test_commit_only_below_the_lowest_unfinished_offset() -> None:
+    offsets = PartitionOffsets()
+    for o in range(10, 15):
+        offsets.started(o)
+    assert offsets.committable is None
+    offsets.finished(12)
+    offsets.finished(11)
+    assert offsets.committable is None  # 10 is still running
+    offsets.finished(10)
+    assert offsets.committable == 13
+    assert offsets.needs_commit()
+    offsets.committed = 13
+    assert not offsets.needs_commit()
+    offsets.finished(14)
+    assert offsets.committable == 13  # 13 still running
+    offsets.finished(13)
+    assert offsets.committable == 15
+    assert offsets.in_flight == 0

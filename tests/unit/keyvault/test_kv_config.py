@@ -1,0 +1,37 @@
+"""Settings: prod refuses a missing or short JWT secret, and errors never print the values."""
+
+from __future__ import annotations
+
+import pytest
+from byok_keyvault.config import DEV_JWT_SECRET, SettingsError, load_settings
+
+
+def test_dev_falls_back_to_the_dev_secret_loudly(monkeypatch, caplog):
+    monkeypatch.delenv("BYOK_AUTH_JWT_SECRET", raising=False)
+    monkeypatch.setenv("BYOK_ENV", "dev")
+    settings = load_settings()
+    assert settings.jwt_secret() == DEV_JWT_SECRET
+    assert "DEV secret" in caplog.text
+    assert (settings.keyvault_port, settings.keyvault_host) == (8080, "127.0.0.1")
+
+
+@pytest.mark.parametrize("secret", [None, "", "short-but-secret-value"])
+def test_prod_refuses_weak_or_missing_secret_without_echoing_it(monkeypatch, secret):
+    monkeypatch.setenv("BYOK_ENV", "prod")
+    if secret is None:
+        monkeypatch.delenv("BYOK_AUTH_JWT_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("BYOK_AUTH_JWT_SECRET", secret)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "BYOK_AUTH_JWT_SECRET" in str(caught.value)
+    if secret:
+        assert secret not in str(caught.value)
+
+
+def test_prod_with_a_strong_secret(monkeypatch):
+    monkeypatch.setenv("BYOK_ENV", "prod")
+    monkeypatch.setenv("BYOK_AUTH_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("BYOK_KEYVAULT_PORT", "9090")
+    settings = load_settings()
+    assert settings.jwt_secret() == "x" * 40 and settings.keyvault_port == 9090
