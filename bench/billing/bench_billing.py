@@ -128,6 +128,16 @@ def rss_kb(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
+def with_schema(url: str, schema: str) -> str:
+    """The ledger URL with its own schema first on the search_path (created when missing)."""
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
 def consumer_command(args: argparse.Namespace, index: int) -> list[str]:
     command = [sys.executable, "-m", "byok_billing"]
     if index != 0 or args.profile == "none":
@@ -156,6 +166,15 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--max-records", type=int, default=5000)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--schema",
+        default="billing_bench",
+        help="PostgreSQL schema of the bench ledger (own tables: other billing consumers on the shared "
+        "stack read the same topic and charge into the public schema, which would falsify the count)",
+    )
+    parser.add_argument(
+        "--consumer-src", default=None, help="PYTHONPATH to run another byok_billing (e.g. a baseline copy)"
+    )
     parser.add_argument("--consumers", type=int, default=1, help="consumer processes in the group")
     parser.add_argument(
         "--profile",
@@ -169,7 +188,7 @@ def main() -> None:
     env_file = stack_env()
     bootstrap = env_file["BYOK_KAFKA_BOOTSTRAP"]
     if args.db == "postgres":
-        db_url = env_file["BYOK_DATABASE_URL"]
+        db_url = with_schema(env_file["BYOK_DATABASE_URL"], args.schema)
     else:
         db_url = f"sqlite:///{tempfile.mkdtemp(prefix='byok-bench-')}/ledger.sqlite3"
     run = uuid.uuid4().hex[:10]
@@ -181,6 +200,8 @@ def main() -> None:
     asyncio.run(commit_start(bootstrap, group, start_offsets))
 
     env = dict(os.environ)
+    if args.consumer_src:
+        env["PYTHONPATH"] = args.consumer_src
     env.update(
         {
             "BYOK_KAFKA_BOOTSTRAP": bootstrap,

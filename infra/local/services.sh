@@ -43,8 +43,11 @@ start() { # name env-assignments... -- command...
 
 cmd_up() {
   [[ -f "$STACK_ENV" ]] || die "the stack is not running: make stack-up"
+  # The stack's coordinates, then the caller's own BYOK_* variables on top (they win).
+  local caller_env line
+  caller_env="$(env | grep '^BYOK_' || true)"
   set -a; source "$STACK_ENV"; set +a
-  # Caller's BYOK_* win: re-read them from the original environment.
+  while IFS= read -r line; do [[ -n $line ]] && export "${line?}"; done <<<"$caller_env"
   local keyvault_port inference_ops billing_ops fake_port
   keyvault_port="${BYOK_KEYVAULT_PORT:-$(preferred_port 8080)}"
   inference_ops="${BYOK_INFERENCE_METRICS_PORT:-$(free_port)}"

@@ -1,5 +1,8 @@
 """End to end: the three services as processes (infra/local/services.sh), the real stack, fake providers.
 
+Package-scoped: the services stop before other test folders run, so no second inference worker or billing
+consumer joins their consumer groups.
+
 The services get a run folder of their own so their logs can be searched for canary keys.
 """
 
@@ -32,7 +35,7 @@ def _env(path: Path) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def services(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     run_dir = tmp_path_factory.mktemp("e2e-run")
     shutil.copy(Path(stack_env["BYOK_RUN_DIR"]) / "stack.env", run_dir / "stack.env")

@@ -1,13 +1,14 @@
 """Canary keys planted through the API and through a sealed request are found nowhere but at the provider.
 
-Searched: every log of the services and of the stack, every record (key, value, headers) of every
-contract topic, and every row of every table of the ledger. The fake provider receiving the canary is the
+Searched: every log of the services and of the stack, every record (key, value, headers) written to every
+contract topic while the test ran, and every row of every table of the ledger. The fake provider receiving the canary is the
 positive control: the search would see a leak.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 
@@ -22,27 +23,49 @@ from byok_events import topics
 pytestmark = pytest.mark.integration
 
 
-async def _topic_texts(bootstrap: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def _all_partitions_consumer(bootstrap: str) -> AIOKafkaConsumer:
+    """A consumer without a group, subscribed to every contract topic: it is assigned every partition."""
+    consumer = AIOKafkaConsumer(*topics.ALL_TOPICS, bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
+    while len(consumer.assignment()) < len(topics.ALL_TOPICS):
+        await asyncio.sleep(0.05)
+    return consumer
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    with contextlib.suppress(asyncio.CancelledError):  # aiokafka 0.14 may cancel its own reset task on stop
+        await consumer.stop()
+
+
+async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+    consumer = await _all_partitions_consumer(bootstrap)
+    try:
+        return await consumer.end_offsets(list(consumer.assignment()))
+    finally:
+        await _stop(consumer)
+
+
+async def _records_since(bootstrap: str, start: dict[TopicPartition, int]) -> list[bytes]:
+    """Key, value and header bytes of every record written to the contract topics after `start`."""
+    consumer = await _all_partitions_consumer(bootstrap)
     blobs: list[bytes] = []
     try:
-        for topic in topics.ALL_TOPICS:
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            remaining = {tp for tp in partitions if ends[tp] > 0}
-            while remaining:
-                for tp, records in (await consumer.getmany(*remaining, timeout_ms=500, max_records=10_000)).items():
-                    for record in records:
-                        blobs.append(record.value or b"")
-                        blobs.append(record.key or b"")
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        remaining = {tp for tp, end in ends.items() if end > start.get(tp, 0)}
+        for tp in consumer.assignment():
+            consumer.seek(tp, start.get(tp, 0))
+        deadline = asyncio.get_running_loop().time() + 60
+        while remaining:
+            assert asyncio.get_running_loop().time() < deadline, f"could not read to the end of {remaining}"
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        blobs.extend((record.value or b"", record.key or b""))
                         blobs.extend(value for _, value in record.headers or ())
-                    if records and records[-1].offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
     finally:
-        await consumer.stop()
+        await _stop(consumer)
     return blobs
 
 
@@ -58,6 +81,7 @@ def _table_texts(database_url: str) -> list[str]:
 
 
 async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, client, fake) -> None:
+    offsets_before = await _end_offsets(services["BYOK_KAFKA_BOOTSTRAP"])
     canary = uuid.uuid4().hex
     stored_canary = f"sk-proj-CANARY{canary}stored00000000"
     sealed_canary = f"AIzaSyCANARY{canary[:23]}"
@@ -77,13 +101,14 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
         {**tenant.prompt("gemini-2.5-flash"), "sealed_keys": {"gemini": sealed_for_another_request}}
     )
     answers = [await asyncio.wait_for(w, 60) for w in (ok_stored, ok_sealed, rejected, replayed_to_other_request)]
-    assert [a.status for a in answers] == ["completed", "completed", "failed", "failed"]
+    assert [a.status for a in answers] == ["completed", "completed", "failed", "failed"], [a.model_dump() for a in answers]
+    assert answers[0].key_source == "user" and answers[1].key_source == "request", [a.model_dump() for a in answers]
     assert answers[2].error.code == "invalid_user_key"
     assert answers[3].error.code == "sealed_key_invalid"
 
     # Positive control: the provider did receive each canary, so a leak would be visible to this search.
     for key in (stored_canary, sealed_canary, rejected_canary):
-        assert await fake.calls(api_key=key), "the canary never reached the provider"
+        assert await fake.calls(api_key=key), f"the canary {key[:12]} never reached the provider"
 
     await asyncio.sleep(2)  # let billing write and logs flush
     needles = (canary, canary[:23])
@@ -94,7 +119,7 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
         text = path.read_text(errors="replace")
         assert not any(n in text for n in needles), f"canary key in {path}"
 
-    records = await _topic_texts(services["BYOK_KAFKA_BOOTSTRAP"])
+    records = await _records_since(services["BYOK_KAFKA_BOOTSTRAP"], offsets_before)
     assert any(tenant.tenant_id.encode() in blob for blob in records), "the tenant's own records were not read"
     assert not any(n.encode() in blob for blob in records for n in needles), "canary key in a Kafka record"
 

@@ -49,9 +49,26 @@ def test_services_use_the_contract_variables(compose: dict) -> None:
         for provider in ("ANTHROPIC", "OPENAI", "GEMINI", "OPENROUTER"):
             assert f"BYOK_{provider}_BASE_URL" in env
     declared = {k for s in services.values() for k in (s.get("environment") or {}) if k.startswith("BYOK_")}
-    additions = {"BYOK_KEYVAULT_HOST", "BYOK_INFERENCE_METRICS_HOST", "BYOK_INFERENCE_METRICS_PORT",
-                 "BYOK_BILLING_METRICS_HOST", "BYOK_BILLING_METRICS_PORT", "BYOK_VAULT_TOKEN"}
-    assert declared - contract <= additions, "compose uses BYOK_ variables that are neither contract nor documented additions"
+    additions = {"BYOK_KEYVAULT_HOST", "BYOK_METRICS_HOST", "BYOK_INFERENCE_METRICS_PORT", "BYOK_BILLING_METRICS_PORT",
+                 "BYOK_VAULT_TOKEN"}
+    assert declared - contract <= additions, "compose uses BYOK_ variables that are not in the contract or additions"
+
+
+def test_every_compose_variable_is_read_by_the_service_settings(compose: dict, monkeypatch) -> None:
+    from byok_billing.config import BillingSettings
+    from byok_inference.config import InferenceSettings
+    from byok_keyvault.config import KeyvaultSettings
+
+    for name, settings_class in (("keyvault", KeyvaultSettings), ("inference", InferenceSettings),
+                                 ("billing", BillingSettings)):
+        env = {k: str(v) for k, v in compose["services"][name]["environment"].items()}
+        for key, value in env.items():
+            monkeypatch.setenv(key, re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value))  # compose's own defaults
+        settings = settings_class()
+        assert settings.kafka.bootstrap == "kafka:9092"
+        assert settings.observability.metrics_host == env.get("BYOK_METRICS_HOST", "127.0.0.1")
+        for key in env:
+            monkeypatch.delenv(key)
 
 
 def test_keyvault_port_is_published_as_configured(compose: dict) -> None:
@@ -81,4 +98,4 @@ def test_vault_tokens_match_the_bootstrap_and_policies(compose: dict) -> None:
         assert 'byok-$service-compose-token' in bootstrap
     for service in ("keyvault", "inference", "billing"):
         assert (REPO / f"infra/vault/policies/{service}.hcl").exists()
-    assert "BYOK_VAULT_TOKEN" not in compose["services"]["billing"]["environment"], "billing needs no Vault access"
+    assert "BYOK_VAULT_TOKEN" not in compose["services"]["billing"]["environment"], "billing needs no Vault"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,11 @@ class ProviderEndpoints(BaseSettings):
     openai_base_url: str | None = None
     gemini_base_url: str | None = None
     openrouter_base_url: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class SystemKeys(BaseSettings):

@@ -6,10 +6,14 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import murmur2
 from byok_core.kafka import aiokafka_options
 from byok_core.settings import KafkaSettings
 
 from ..ports import InRecord, OutRecord
+
+
+MAX_CACHED_KEYS = 100_000
 
 
 class KafkaPublisher:
@@ -24,6 +28,7 @@ class KafkaPublisher:
             max_batch_size=512 * 1024,
             **options,
         )
+        self._key_hashes: dict[bytes, int] = {}
 
     async def start(self) -> None:
         await self.producer.start()
@@ -35,11 +40,11 @@ class KafkaPublisher:
         """Records grouped per partition (the producer's own key partitioner, so keyed records land where
         send() would put them) into a few batches: far less Python per record than one send() each."""
         by_partition: dict[tuple[str, int], list[OutRecord]] = {}
+        partitions: dict[str, list[int]] = {}
         for topic in {r.topic for r in records}:
-            await self.producer.partitions_for(topic)  # metadata
+            partitions[topic] = sorted(await self.producer.partitions_for(topic))  # metadata
         for r in records:
-            partition = self.producer._partition(r.topic, None, r.key, r.value, r.key, r.value)  # noqa: SLF001
-            by_partition.setdefault((r.topic, partition), []).append(r)
+            by_partition.setdefault((r.topic, self._partition_of(r, partitions[r.topic])), []).append(r)
         futures = []
         for (topic, partition), items in by_partition.items():
             batch = self.producer.create_batch()
@@ -52,6 +57,18 @@ class KafkaPublisher:
             futures.append(await self.producer.send_batch(batch, topic, partition=partition))
         if futures:
             await asyncio.gather(*futures)
+
+    def _partition_of(self, record: OutRecord, partitions: list[int]) -> int:
+        """The default partitioner's choice (murmur2 of the key over all partitions, as the Java client),
+        with the pure-Python murmur2 memoised per key: a batch has many records of the same tenant."""
+        if record.key is None:
+            return self.producer._partition(record.topic, None, None, record.value, None, record.value)  # noqa: SLF001
+        hashed = self._key_hashes.get(record.key)
+        if hashed is None:
+            if len(self._key_hashes) >= MAX_CACHED_KEYS:
+                self._key_hashes.clear()
+            hashed = self._key_hashes[record.key] = murmur2(record.key) & 0x7FFFFFFF
+        return partitions[hashed % len(partitions)]
 
 
 class UsageConsumer:

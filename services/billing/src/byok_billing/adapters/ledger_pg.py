@@ -1,16 +1,20 @@
 """PostgreSQL fast path of the ledger: COPY the batch into a temp table, then one statement inserts the
-new usage events (ON CONFLICT (event_id) DO NOTHING) and the charges of exactly those.
+new usage events (ON CONFLICT (event_id) DO NOTHING) and the charges of exactly those; the spend of all
+(tenant, period, measure) of the batch is then upserted in ONE statement (unnest of arrays).
 
-Same semantics as SqlLedger._insert_new; ~10x fewer round trips and no per-row SQL parameters.
+Same semantics as SqlLedger._insert_new / _add_spend; a constant number of round trips per batch (the
+generic path took one per spend row: ~400 for a batch of 200 tenants, ~60 % of the batch's DB time).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from byok_events import UsageEvent
 from sqlalchemy import Connection
 
+from ..domain.budgets import SpendKey
 from ..domain.charges import ChargeRecord
 from .ledger_sql import SqlLedger
 
@@ -48,7 +52,33 @@ RETURNING event_id
 """  # noqa: S608
 
 
+# NUMERIC addition in the database: exact, and atomic against a concurrent consumer. Rows are sorted by
+# key, so two consumers lock spend rows in the same order.
+_ADD_SPEND = """
+INSERT INTO spend (tenant_id, period, measure, amount)
+SELECT * FROM unnest(%(tenant)s::varchar[], %(period)s::varchar[], %(measure)s::varchar[], %(amount)s::numeric[])
+ON CONFLICT (tenant_id, period, measure) DO UPDATE SET amount = spend.amount + excluded.amount
+RETURNING tenant_id, period, measure, amount
+"""
+
+
 class PgLedger(SqlLedger):
+    def _add_spend(self, conn: Connection, deltas: dict[SpendKey, Decimal]) -> dict[SpendKey, Decimal]:
+        if not deltas:
+            return {}
+        keys = sorted(deltas)
+        params = {
+            "tenant": [k[0] for k in keys],
+            "period": [k[1] for k in keys],
+            "measure": [k[2] for k in keys],
+            "amount": [deltas[k] for k in keys],
+        }
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute(_ADD_SPEND, params)
+            return {(t, p, m): amount for t, p, m, amount in cur.fetchall()}
+
     def _insert_new(
         self,
         conn: Connection,

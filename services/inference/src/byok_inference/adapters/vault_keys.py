@@ -1,7 +1,8 @@
 """KeyStore over Vault KV v2 (byok_core.key_paths layout), with BYOK_SYSTEM_*_API_KEY as a system fallback.
 
-A secret is {"api_key": ..., "status": "active" | "invalid", ...}. A key whose status is "invalid" (the
-key-vault service marks keys the provider rejected) counts as absent: resolution moves to the next source,
+A secret is {"api_key": ..., "status": "active" | "invalid", ...}. A key the provider rejected is marked by
+the key-vault service in the secret's custom_metadata (`invalid_version` = the rejected KV version; a
+rotation makes the new version active again). An invalid key counts as absent: resolution moves to the next source,
 as if the key had been deleted; the user learnt of the rejection from the invalid_user_key answer before.
 System keys: Vault system/<provider> first (the key-vault service loads BYOK_SYSTEM_* there); when Vault
 has none, the worker's own BYOK_SYSTEM_<P>_API_KEY is used, so a simple deployment needs no Vault write.
@@ -57,5 +58,8 @@ def _usable(found: tuple[dict[str, Any], dict[str, Any]] | None) -> StoredKey | 
     data, metadata = found
     api_key = data.get("api_key")
     if not isinstance(api_key, str) or not api_key or data.get("status", "active") == "invalid":
+        return None
+    custom = metadata.get("custom_metadata") or {}
+    if custom.get("invalid_version") is not None and custom.get("invalid_version") == str(metadata.get("version")):
         return None
     return StoredKey(api_key, version=metadata.get("version"))
