@@ -21,6 +21,7 @@ from inference_itest_support import (
     RUN,
     SYSTEM_KEYS,
     TopicWatch,
+    expected_system_key,
     finals,
     prompt,
     put_key,
@@ -150,6 +151,7 @@ async def test_streaming_deltas_then_completed(
     usages: TopicWatch,
     worker: Worker,
     provider: str,
+    vault_root: VaultClient,
 ) -> None:
     tenant, rid = f"st{RUN}", f"{RUN}-stream-{provider}"
     await send(producer, [prompt(rid, tenant, MODELS[provider][0], stream=True, byok_mode="disabled")])
@@ -159,7 +161,8 @@ async def test_streaming_deltas_then_completed(
     deltas = [v["output_text"] for v in mine if v["status"] == "delta"]
     assert "".join(deltas) == mine[-1]["output_text"] and rid in mine[-1]["output_text"]
     [call] = fake_providers.server.book.find(contains=f"<{rid}>")
-    assert call.stream and call.api_key == SYSTEM_KEYS[provider]
+    # Vault's system key wins over the worker's env fallback (another test may have loaded one).
+    assert call.stream and call.api_key == expected_system_key(vault_root, provider, SYSTEM_KEYS[provider])
     await usages.wait_for(lambda v: any(u["request_id"] == rid for u in v))
 
 
