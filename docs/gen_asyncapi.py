@@ -4,17 +4,22 @@
 A unit test checks the committed document is what this script generates.
 """
 
-
 import sys
 from pathlib import Path
 
 import yaml
+from byok_events import (
+    BudgetAlert,
+    Charge,
+    DeadLetter,
+    KeyEvent,
+    PromptRequest,
+    PromptResponse,
+    UsageEvent,
+    topics,
+)
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-
-from byok_events import (
-    BudgetAlert, Charge, DeadLetter, KeyEvent, PromptRequest, PromptResponse, UsageEvent, topics,
-)
 
 OUTPUT = Path(__file__).with_name("asyncapi.yaml")
 
@@ -23,8 +28,9 @@ def build() -> AsyncAPI:
     broker = KafkaBroker("127.0.0.1:9092", description="byok: bring-your-own-key LLM gateway")
 
     def document(topic: str, model: type, writer: str, reader: str, description: str) -> None:
-        @broker.publisher(topic, title=f"{writer}:{topic}", description=f"{description} Written by {writer}.",
-                          schema=model)
+        @broker.publisher(
+            topic, title=f"{writer}:{topic}", description=f"{description} Written by {writer}.", schema=model
+        )
         @broker.subscriber(topic, title=f"{reader}:{topic}", description=f"{description} Read by {reader}.")
         async def _(event: model) -> None:  # type: ignore[valid-type]
             return None
@@ -36,8 +42,9 @@ def build() -> AsyncAPI:
     document(topics.BILLING_ALERTS, BudgetAlert, "billing", "inference", "A budget threshold crossed.")
     document(topics.KEY_EVENTS, KeyEvent, "keyvault", "inference", "Key lifecycle; never key material.")
     document(topics.DLQ, DeadLetter, "any service", "operators", "A record that could not be processed.")
-    return AsyncAPI(broker, title="byok wire contract", version="1.0.0",
-                    description="Topics and events of byok (docs/contract.md).")
+    return AsyncAPI(
+        broker, title="byok wire contract", version="1.0.0", description="Topics and events of byok (docs/contract.md)."
+    )
 
 
 def render() -> str:

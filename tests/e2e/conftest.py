@@ -22,7 +22,6 @@ import aiohttp
 import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer
-
 from byok_client import PromptClient, fetch_sealing_key
 from byok_core.settings import KafkaSettings
 from byok_testing.fake_providers.client import FakeProviderControl
@@ -48,7 +47,9 @@ def services(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
         coordinates = {**stack_env, **_env(run_dir / "services.env"), "E2E_RUN_DIR": str(run_dir)}
         yield coordinates
     finally:
-        down = subprocess.run([REPO / "infra/local/services.sh", "down"], env=env, capture_output=True, text=True, timeout=120)
+        down = subprocess.run(
+            [REPO / "infra/local/services.sh", "down"], env=env, capture_output=True, text=True, timeout=120
+        )
         assert down.returncode == 0, down.stderr
 
 
@@ -68,10 +69,13 @@ class Tenant:
         self.token = jwt.encode(claims, services["BYOK_AUTH_JWT_SECRET"], algorithm="HS256")
 
     async def store_key(self, provider: str, api_key: str, scope: str = "user") -> dict[str, Any]:
-        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"}) as http, http.post(
-            f"{self.services['BYOK_KEYVAULT_URL']}/api/user-api-keys",
-            json={"keyType": provider, "apiKey": api_key, "scope": scope},
-        ) as answer:
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"}) as http,
+            http.post(
+                f"{self.services['BYOK_KEYVAULT_URL']}/api/user-api-keys",
+                json={"keyType": provider, "apiKey": api_key, "scope": scope},
+            ) as answer,
+        ):
             body = await answer.json()
             assert answer.status in (200, 201), body
             return body
@@ -103,8 +107,11 @@ class TopicReader:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=f"e2e-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="latest", enable_auto_commit=False,
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"e2e-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
         )
 
     async def start(self) -> TopicReader:

@@ -1,8 +1,8 @@
 """Canary keys planted through the API and through a sealed request are found nowhere but at the provider.
 
 Searched: every log of the services and of the stack, every record (key, value, headers) written to every
-contract topic while the test ran, and every row of every table of the ledger. The fake provider receiving the canary is the
-positive control: the search would see a leak.
+contract topic while the test ran, and every row of every table of the ledger. The fake provider
+receiving the canary is the positive control: the search would see a leak.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import MetaData, create_engine, select
-
 from byok_client import fetch_sealing_key
 from byok_core.sealing import seal
 from byok_events import topics
+from sqlalchemy import MetaData, create_engine, select
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +100,9 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
         {**tenant.prompt("gemini-2.5-flash"), "sealed_keys": {"gemini": sealed_for_another_request}}
     )
     answers = [await asyncio.wait_for(w, 60) for w in (ok_stored, ok_sealed, rejected, replayed_to_other_request)]
-    assert [a.status for a in answers] == ["completed", "completed", "failed", "failed"], [a.model_dump() for a in answers]
+    assert [a.status for a in answers] == ["completed", "completed", "failed", "failed"], [
+        a.model_dump() for a in answers
+    ]
     assert answers[0].key_source == "user" and answers[1].key_source == "request", [a.model_dump() for a in answers]
     assert answers[2].error.code == "invalid_user_key"
     assert answers[3].error.code == "sealed_key_invalid"

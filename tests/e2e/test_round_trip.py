@@ -7,7 +7,6 @@ import uuid
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
-
 from byok_events import topics
 
 from .conftest import TopicReader
@@ -57,7 +56,9 @@ async def test_system_key_round_trip_is_billed_with_the_markup(services, tenant,
 async def test_require_mode_without_a_user_key_fails_without_usage(services, tenant, client) -> None:
     usage = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS).start()
     try:
-        response = await asyncio.wait_for(await client.submit(tenant.prompt("gemini-2.5-flash", byok_mode="require")), 60)
+        response = await asyncio.wait_for(
+            await client.submit(tenant.prompt("gemini-2.5-flash", byok_mode="require")), 60
+        )
         assert response.status == "failed" and response.error.code == "byok_key_required"
         assert await usage.collect(lambda u: u["tenant_id"] == tenant.tenant_id, 1, timeout=3) == []
     finally:

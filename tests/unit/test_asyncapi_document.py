@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import yaml
-
 from byok_events import topics
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from byok_events import topics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,8 +48,13 @@ def test_services_use_the_contract_variables(compose: dict) -> None:
         for provider in ("ANTHROPIC", "OPENAI", "GEMINI", "OPENROUTER"):
             assert f"BYOK_{provider}_BASE_URL" in env
     declared = {k for s in services.values() for k in (s.get("environment") or {}) if k.startswith("BYOK_")}
-    additions = {"BYOK_KEYVAULT_HOST", "BYOK_METRICS_HOST", "BYOK_INFERENCE_METRICS_PORT", "BYOK_BILLING_METRICS_PORT",
-                 "BYOK_VAULT_TOKEN"}
+    additions = {
+        "BYOK_KEYVAULT_HOST",
+        "BYOK_METRICS_HOST",
+        "BYOK_INFERENCE_METRICS_PORT",
+        "BYOK_BILLING_METRICS_PORT",
+        "BYOK_VAULT_TOKEN",
+    }
     assert declared - contract <= additions, "compose uses BYOK_ variables that are not in the contract or additions"
 
 
@@ -59,8 +63,11 @@ def test_every_compose_variable_is_read_by_the_service_settings(compose: dict, m
     from byok_inference.config import InferenceSettings
     from byok_keyvault.config import KeyvaultSettings
 
-    for name, settings_class in (("keyvault", KeyvaultSettings), ("inference", InferenceSettings),
-                                 ("billing", BillingSettings)):
+    for name, settings_class in (
+        ("keyvault", KeyvaultSettings),
+        ("inference", InferenceSettings),
+        ("billing", BillingSettings),
+    ):
         env = {k: str(v) for k, v in compose["services"][name]["environment"].items()}
         for key, value in env.items():
             monkeypatch.setenv(key, re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value))  # compose's own defaults
@@ -95,7 +102,7 @@ def test_vault_tokens_match_the_bootstrap_and_policies(compose: dict) -> None:
     for service in ("keyvault", "inference"):
         token = compose["services"][service]["environment"]["BYOK_VAULT_TOKEN"]
         assert token == f"byok-{service}-compose-token"
-        assert 'byok-$service-compose-token' in bootstrap
+        assert "byok-$service-compose-token" in bootstrap
     for service in ("keyvault", "inference", "billing"):
         assert (REPO / f"infra/vault/policies/{service}.hcl").exists()
     assert "BYOK_VAULT_TOKEN" not in compose["services"]["billing"]["environment"], "billing needs no Vault"

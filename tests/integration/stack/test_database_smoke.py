@@ -10,10 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from byok_billing.adapters.sqltypes import Money
 from sqlalchemy import String, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-
-from byok_billing.adapters.sqltypes import Money
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from byok_events import topics
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,6 @@ from pathlib import Path
 import aiohttp
 import jwt
 from aiokafka import AIOKafkaConsumer
-
 from byok_core.settings import KafkaSettings
 from byok_events import Charge, topics
 
@@ -41,8 +40,11 @@ def _token(secret: str, tenant: str, user: str, role: str = "member") -> str:
 
 async def _charges(bootstrap: str, tenant: str, wanted: int, ready: asyncio.Event) -> list[Charge]:
     consumer = AIOKafkaConsumer(
-        topics.BILLING_CHARGES, bootstrap_servers=bootstrap, group_id=f"demo-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="latest", enable_auto_commit=False,
+        topics.BILLING_CHARGES,
+        bootstrap_servers=bootstrap,
+        group_id=f"demo-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     found: list[Charge] = []
@@ -89,21 +91,30 @@ async def main() -> None:
     async with PromptClient(KafkaSettings(bootstrap=bootstrap), sealing_key) as client:
         waiters = []
         for label, fields, request_keys in prompts:
-            request = {"tenant_id": tenant, "user_id": user, "messages": [{"role": "user", "content": "Say hello"}], **fields}
+            request = {
+                "tenant_id": tenant,
+                "user_id": user,
+                "messages": [{"role": "user", "content": "Say hello"}],
+                **fields,
+            }
             waiters.append((label, await client.submit(request, request_keys=request_keys)))
         for label, waiter in waiters:
             response = await asyncio.wait_for(waiter, 60)
-            print(f"\n[{label}] {response.status}: provider={response.provider} model={response.model} "
-                  f"route={response.route} key_source={response.key_source}")
+            print(
+                f"\n[{label}] {response.status}: provider={response.provider} model={response.model} "
+                f"route={response.route} key_source={response.key_source}"
+            )
             print(f"  output: {response.output_text!r}")
             print(f"  usage: {response.usage.model_dump() if response.usage else None}  error: {response.error}")
 
     charges = await asyncio.wait_for(charges_task, 60)
     print("\npriced charges (byok.billing.charges):")
     for charge in sorted(charges, key=lambda c: c.key_source):
-        print(f"  {charge.provider:10} {charge.model:22} key_source={charge.key_source:7} "
-              f"provider_cost=${charge.provider_cost} markup_rate={charge.markup_rate} charge=${charge.charge} "
-              f"priced={charge.priced}")
+        print(
+            f"  {charge.provider:10} {charge.model:22} key_source={charge.key_source:7} "
+            f"provider_cost=${charge.provider_cost} markup_rate={charge.markup_rate} charge=${charge.charge} "
+            f"priced={charge.priced}"
+        )
 
 
 if __name__ == "__main__":

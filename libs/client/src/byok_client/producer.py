@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from byok_core.kafka import aiokafka_options
 from byok_core.sealing import PublicSealingKey, seal
 from byok_core.settings import KafkaSettings
@@ -76,13 +75,17 @@ class PromptClient:
             if self._sealing_key is None:
                 raise ValueError("request keys need the public sealing key (fetch_sealing_key)")
             body["sealed_keys"] = {
-                provider: seal(key, public_key=self._sealing_key, tenant_id=body["tenant_id"], request_id=body["request_id"])
+                provider: seal(
+                    key, public_key=self._sealing_key, tenant_id=body["tenant_id"], request_id=body["request_id"]
+                )
                 for provider, key in request_keys.items()
             }
         prompt = PromptRequest.model_validate(body)
         waiter: asyncio.Future[PromptResponse] = asyncio.get_running_loop().create_future()
         self._waiters[prompt.request_id] = waiter
-        await self._producer.send_and_wait(topics.PROMPT_REQUESTS, key=prompt.request_id.encode(), value=prompt.to_bytes())
+        await self._producer.send_and_wait(
+            topics.PROMPT_REQUESTS, key=prompt.request_id.encode(), value=prompt.to_bytes()
+        )
         return waiter
 
     def streamed_text(self, request_id: str) -> str:

@@ -14,7 +14,8 @@ def _segment(value: str, what: str) -> str:
 
 
 def user_key_path(tenant_id: str, user_id: str, provider: str) -> str:
-    return f"tenants/{_segment(tenant_id, 'tenant id')}/users/{_segment(user_id, 'user id')}/{_segment(provider, 'provider')}"
+    tenant, user = _segment(tenant_id, "tenant id"), _segment(user_id, "user id")
+    return f"tenants/{tenant}/users/{user}/{_segment(provider, 'provider')}"
 
 
 def org_key_path(tenant_id: str, provider: str) -> str:

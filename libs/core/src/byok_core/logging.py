@@ -90,7 +90,16 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream", "aiokafka", "httpx", "openai", "anthropic"):
+    for name in (
+        "uvicorn",
+        "uvicorn.error",
+        "uvicorn.access",
+        "faststream",
+        "aiokafka",
+        "httpx",
+        "openai",
+        "anthropic",
+    ):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True

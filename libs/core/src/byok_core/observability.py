@@ -14,7 +14,9 @@ HANDLE_SECONDS = Histogram(
     ["service", "topic"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-CONSUMER_LAG = Gauge("byok_consumer_lag", "Records behind the partition's high watermark", ["service", "topic", "partition"])
+CONSUMER_LAG = Gauge(
+    "byok_consumer_lag", "Records behind the partition's high watermark", ["service", "topic", "partition"]
+)
 IN_FLIGHT = Gauge("byok_in_flight", "Messages being processed", ["service"])
 
 HealthCheck = Callable[[], Awaitable[bool]]
@@ -28,7 +30,7 @@ async def record_consumer_lag(service: str, consumer: object) -> None:
             continue
         try:
             position = await consumer.position(tp)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - a partition being revoked has no position; skip it
+        except Exception:  # noqa: S112 - a partition being revoked has no position; skip it
             continue
         CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(max(0, highwater - position))
 

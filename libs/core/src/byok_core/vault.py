@@ -70,13 +70,12 @@ class VaultClient:
                     if not self._logged_in:
                         self._login()
                 return operation(self._client)
-            except hvac.exceptions.Forbidden as exc:
+            except hvac.exceptions.Forbidden:
                 if attempt == 0 and self._settings.role_id:
                     self._logged_in = False  # an expired AppRole token looks like 403: log in once more
                     continue
                 raise VaultForbidden("permission denied by Vault policy") from None
-            except (hvac.exceptions.VaultDown, hvac.exceptions.InternalServerError,
-                    hvac.exceptions.BadGateway) as exc:
+            except (hvac.exceptions.VaultDown, hvac.exceptions.InternalServerError, hvac.exceptions.BadGateway) as exc:
                 raise VaultUnavailable(f"Vault unavailable: {type(exc).__name__}") from None
             except requests.RequestException as exc:
                 raise VaultUnavailable(f"Vault unreachable: {type(exc).__name__}") from None
@@ -139,4 +138,3 @@ class VaultClient:
             return bool(self.call(lambda c: c.sys.is_initialized() and not c.sys.is_sealed()))
         except VaultError:
             return False
-
