@@ -53,7 +53,7 @@ cmd_up() {
   inference_ops="${BYOK_INFERENCE_METRICS_PORT:-$(free_port)}"
   billing_ops="${BYOK_BILLING_METRICS_PORT:-$(free_port)}"
   local common=(BYOK_RUN_DIR="$BYOK_RUN_DIR" BYOK_KAFKA_BOOTSTRAP="$BYOK_KAFKA_BOOTSTRAP" BYOK_VAULT_ADDR="$BYOK_VAULT_ADDR"
-                BYOK_AUTH_JWT_SECRET="${BYOK_AUTH_JWT_SECRET:-byok-dev-jwt-secret-change-me}")
+                BYOK_AUTH_JWT_SECRET="${BYOK_AUTH_JWT_SECRET:-byok-dev-jwt-secret-change-me-in-production}")
   local providers=()
   if [[ -z "${BYOK_ANTHROPIC_BASE_URL:-}${BYOK_OPENAI_BASE_URL:-}${BYOK_GEMINI_BASE_URL:-}${BYOK_OPENROUTER_BASE_URL:-}" ]]; then
     fake_port="$(free_port)"
@@ -88,7 +88,7 @@ cmd_up() {
     echo "BYOK_KEYVAULT_URL=http://127.0.0.1:$keyvault_port"
     echo "BYOK_INFERENCE_OPS_URL=http://127.0.0.1:$inference_ops"
     echo "BYOK_BILLING_OPS_URL=http://127.0.0.1:$billing_ops"
-    echo "BYOK_AUTH_JWT_SECRET=${BYOK_AUTH_JWT_SECRET:-byok-dev-jwt-secret-change-me}"
+    echo "BYOK_AUTH_JWT_SECRET=${BYOK_AUTH_JWT_SECRET:-byok-dev-jwt-secret-change-me-in-production}"
     [[ -n "${fake:-}" ]] && echo "BYOK_FAKE_PROVIDERS_URL=$fake"
   } >"$SERVICES_ENV"
   chmod 600 "$SERVICES_ENV"

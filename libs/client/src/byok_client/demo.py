@@ -112,7 +112,7 @@ async def main() -> None:
     for charge in sorted(charges, key=lambda c: c.key_source):
         print(
             f"  {charge.provider:10} {charge.model:22} key_source={charge.key_source:7} "
-            f"provider_cost=${charge.provider_cost} markup_rate={charge.markup_rate} charge=${charge.charge} "
+            f"provider_cost=${charge.provider_cost:f} markup_rate={charge.markup_rate:f} charge=${charge.charge:f} "
             f"priced={charge.priced}"
         )
 
