@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from decimal import ROUND_HALF_EVEN, Decimal
 
+import aiohttp
 import pytest
 from byok_events import topics
 
@@ -63,3 +64,22 @@ async def test_require_mode_without_a_user_key_fails_without_usage(services, ten
         assert await usage.collect(lambda u: u["tenant_id"] == tenant.tenant_id, 1, timeout=3) == []
     finally:
         await usage.stop()
+
+
+async def test_every_service_reports_health_and_metrics(services, tenant, client) -> None:
+    response = await asyncio.wait_for(await client.submit(tenant.prompt("gpt-4.1")), 60)
+    assert response.status == "completed"
+    await asyncio.sleep(1.5)  # billing charges it; lag gauges refresh
+    expected = {
+        "BYOK_KEYVAULT_URL": ["byok_keyvault_http_requests_total"],
+        "BYOK_INFERENCE_OPS_URL": ["byok_messages_total", "byok_consumer_lag", "byok_handle_seconds"],
+        "BYOK_BILLING_OPS_URL": ["byok_messages_total", "byok_consumer_lag"],
+    }
+    async with aiohttp.ClientSession() as http:
+        for variable, metric_names in expected.items():
+            async with http.get(f"{services[variable]}/healthz") as answer:
+                assert answer.status == 200, variable
+            async with http.get(f"{services[variable]}/metrics") as answer:
+                text = await answer.text()
+            for name in metric_names:
+                assert name in text, f"{name} missing from {variable}/metrics"
