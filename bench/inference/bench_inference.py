@@ -6,6 +6,8 @@ aiokafka as fast as it can, reads the responses, and prints:
   added latency       publish-to-response minus the provider's configured latency, p50/p99
   peak in-flight      sampled from the worker's /metrics (byok_in_flight)
   peak RSS            of the worker process (/proc/<pid>/status VmRSS)
+  CPU ms per prompt   of the worker and of the fake provider (/proc/<pid>/stat utime+stime), from the first
+                      publish to the last response: less noisy than prompts/s on a shared machine
 
   uv run python bench/inference/bench_inference.py --latency-ms 0 --n 20000
   uv run python bench/inference/bench_inference.py --latency-ms 500 --n 10000
@@ -52,6 +54,12 @@ def stack_env() -> dict[str, str]:
             k, _, v = line.removeprefix("export ").partition("=")
             values[k.strip()] = v.strip().strip("'\"")
     return values
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (the worker's CPU is less noisy than prompts/s on a shared machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid: int) -> int:
@@ -139,7 +147,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         await wait_http(f"{root}/_health")
         await wait_http(f"http://127.0.0.1:{metrics_port}/healthz")
-        return await measure(args, bootstrap, tag, worker, metrics_port)
+        return await measure(args, bootstrap, tag, worker, metrics_port, fake.pid)
     finally:
         worker.send_signal(signal.SIGTERM)
         fake.send_signal(signal.SIGTERM)
@@ -148,7 +156,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 async def measure(
-    args: argparse.Namespace, bootstrap: str, tag: str, worker: subprocess.Popen[bytes], metrics_port: int
+    args: argparse.Namespace,
+    bootstrap: str,
+    tag: str,
+    worker: subprocess.Popen[bytes],
+    metrics_port: int,
+    fake_pid: int,
 ) -> dict[str, object]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
@@ -206,6 +219,7 @@ async def measure(
     reader = asyncio.create_task(consume())
     model = MODELS[args.provider]
     content = "Summarise the benefits of event-driven architectures for LLM gateways in three bullet points."
+    cpu_start = cpu_seconds(worker.pid), cpu_seconds(fake_pid)
     started = time.perf_counter()
     for i in range(args.n):
         rid = f"bench-{tag}-{i}"
@@ -229,6 +243,7 @@ async def measure(
                 await asyncio.sleep(ahead)
     await producer.flush()
     await asyncio.wait_for(reader, timeout=args.timeout)
+    cpu_end = cpu_seconds(worker.pid), cpu_seconds(fake_pid)
     finished = max(received.values())
     sampler.cancel()
     await producer.stop()
@@ -244,6 +259,9 @@ async def measure(
         "prompts_per_s": round(args.n / (finished - started), 1),
         "added_latency_ms_p50": round(statistics.median(added), 1),
         "added_latency_ms_p99": round(added[int(len(added) * 0.99) - 1], 1),
+        "worker_cpu_ms_per_prompt": round((cpu_end[0] - cpu_start[0]) * 1000 / args.n, 3),
+        "worker_cpu_share": round((cpu_end[0] - cpu_start[0]) / (finished - started), 2),
+        "fake_provider_cpu_ms_per_prompt": round((cpu_end[1] - cpu_start[1]) * 1000 / args.n, 3),
         "key_store": args.key_store,
         "peak_in_flight": int(peaks["in_flight"]),
         "worker_peak_rss_mb": round(peaks["rss_kb"] / 1024, 1),

@@ -14,9 +14,14 @@ pytestmark = pytest.mark.integration
 D = Decimal
 
 
-async def test_charges_dlq_and_redelivery(db_url: str, kafka_bootstrap: str, unique_id: str) -> None:
+@pytest.mark.parametrize("pipeline", [False, True], ids=["serial", "pipeline"])
+async def test_charges_dlq_and_redelivery(
+    db_url: str, kafka_bootstrap: str, unique_id: str, pipeline: bool
+) -> None:
     t = "t-" + unique_id
-    settings = settings_for(db_url, kafka_bootstrap, "byok-billing-test-" + unique_id)
+    settings = settings_for(
+        db_url, kafka_bootstrap, "byok-billing-test-" + unique_id, billing_pipeline=pipeline
+    )
     events = [
         usage(f"{t}-anthropic", t),  # byok: 0.0054 * 0.05
         usage(
@@ -88,12 +93,13 @@ class CrashingPublisher:
         await self.inner.publish(records)
 
 
+@pytest.mark.parametrize("pipeline", [False, True], ids=["serial", "pipeline"])
 async def test_a_crash_between_db_commit_and_offset_commit_charges_nothing_twice(
-    db_url: str, kafka_bootstrap: str, unique_id: str
+    db_url: str, kafka_bootstrap: str, unique_id: str, pipeline: bool
 ) -> None:
     t = "t-" + unique_id
     group = "byok-billing-test-" + unique_id
-    settings = settings_for(db_url, kafka_bootstrap, group)
+    settings = settings_for(db_url, kafka_bootstrap, group, billing_pipeline=pipeline)
     async with tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges, producer(kafka_bootstrap) as p:
         async with running(settings) as warm:  # commit an offset for the group first
             await send(p, t, usage(f"{t}-warm", t))

@@ -58,13 +58,13 @@ def test_system_keys_never_tried_in_require_mode() -> None:
 
 
 def test_only_system_keys_in_disabled_mode() -> None:
-    assert key_slots(ByokMode.DISABLED, Provider.ANTHROPIC) == [
+    assert list(key_slots(ByokMode.DISABLED, Provider.ANTHROPIC)) == [
         KeySlot(KeySource.SYSTEM, Provider.ANTHROPIC),
         KeySlot(KeySource.SYSTEM, Provider.OPENROUTER),
     ]
 
 
 def test_openrouter_model_has_one_provider() -> None:
-    assert key_slots(ByokMode.PREFER, Provider.OPENROUTER) == [
+    assert list(key_slots(ByokMode.PREFER, Provider.OPENROUTER)) == [
         KeySlot(s, Provider.OPENROUTER) for s in KeySource
     ]

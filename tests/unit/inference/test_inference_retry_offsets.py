@@ -40,3 +40,18 @@ def test_commit_only_below_the_lowest_unfinished_offset() -> None:
     offsets.finished(13)
     assert offsets.committable == 15
     assert offsets.in_flight == 0
+
+
+def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:
+    import gc
+
+    from byok_inference.main import tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc(12_345)
+        assert gc.get_threshold()[0] == 12_345
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -142,3 +142,27 @@ async def test_latency_rule(fake: RunningFakeProviders, gateway: SdkGateway) -> 
     started = time.perf_counter()
     await gateway.complete(call(Provider.OPENAI, "k"))
     assert time.perf_counter() - started >= 0.3
+
+
+@pytest.mark.parametrize("provider", [Provider.OPENAI, Provider.ANTHROPIC])
+async def test_shared_post_options_carry_each_calls_own_body_and_key(
+    gateway: SdkGateway, provider: Provider
+) -> None:
+    """The non-streaming path reuses one options template per path (sdk_post.py): concurrent calls with
+    different prompts and keys must each send their own body and key."""
+    import asyncio
+
+    calls = [
+        ProviderCall(
+            provider=provider,
+            model=MODELS[provider],
+            api_key=f"key-{i}",
+            max_tokens=16,
+            messages=[{"role": "user", "content": f"prompt number {i}"}],
+        )
+        for i in range(20)
+    ]
+    results = await asyncio.gather(*(gateway.complete(c) for c in calls))
+    assert [r.text for r in results] == [
+        f"fake {provider.value} reply to: prompt number {i}" for i in range(20)
+    ]

@@ -65,3 +65,12 @@ class InferenceSettings(BaseSettings):
     )
     commit_interval_seconds: float = Field(default=0.2, gt=0)
     producer_linger_ms: int = Field(default=5, ge=0)
+    producer_max_batch_bytes: int = Field(
+        default=512 * 1024,
+        ge=16 * 1024,
+        le=1024 * 1024,
+        description="Per-partition producer batch; a full batch makes every sender wait (aiokafka: 16 KiB)",
+    )
+    gc_young_threshold: int = Field(
+        default=10_000, ge=0, description="gc threshold of the young generation once started (0: Python's 700)"
+    )

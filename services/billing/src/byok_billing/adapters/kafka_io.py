@@ -12,7 +12,6 @@ from byok_core.settings import KafkaSettings
 
 from ..ports import InRecord, OutRecord
 
-
 MAX_CACHED_KEYS = 100_000
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 
 from byok_events import ByokMode, ErrorCode, KeySource, Provider, Route
 
@@ -31,16 +32,17 @@ class KeySlot:
         return Route.OPENROUTER if self.key_provider is Provider.OPENROUTER else Route.DIRECT
 
 
-def key_slots(mode: ByokMode, provider: Provider) -> list[KeySlot]:
+@cache  # a handful of (mode, provider) pairs; asked once per request
+def key_slots(mode: ByokMode, provider: Provider) -> tuple[KeySlot, ...]:
     """The slots to try, highest precedence first."""
     providers = [provider] if provider is Provider.OPENROUTER else [provider, Provider.OPENROUTER]
     user_side = [KeySlot(s, p) for p in providers for s in USER_SIDE]
     system = [KeySlot(KeySource.SYSTEM, p) for p in providers]
     if mode is ByokMode.DISABLED:
-        return system
+        return tuple(system)
     if mode is ByokMode.REQUIRE:
-        return user_side
-    return user_side + system
+        return tuple(user_side)
+    return tuple(user_side + system)
 
 
 def choose(mode: ByokMode, provider: Provider, available: Collection[KeySlot]) -> KeySlot | ErrorCode:

@@ -77,6 +77,7 @@ class ConsumerLoop:
         self.processed = 0
         self.running = False
         self.assigned = asyncio.Event()
+        self._in_flight_gauge = IN_FLIGHT.labels(service)  # labelled once, not per message
 
     @property
     def in_flight(self) -> int:
@@ -132,7 +133,7 @@ class ConsumerLoop:
         offsets.started(record.offset)
         self._in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-        IN_FLIGHT.labels(self._service).set(self._in_flight)
+        self._in_flight_gauge.set(self._in_flight)
         task = asyncio.create_task(self._process(offsets, record))
         tasks = self._tasks.setdefault(tp, set())
         tasks.add(task)
@@ -151,7 +152,7 @@ class ConsumerLoop:
             self.processed += 1
         finally:
             self._in_flight -= 1
-            IN_FLIGHT.labels(self._service).set(self._in_flight)
+            self._in_flight_gauge.set(self._in_flight)
             if self._max_in_flight - self._in_flight >= self._refill_at:
                 self._slot_freed.set()
 

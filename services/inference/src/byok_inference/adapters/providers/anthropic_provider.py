@@ -10,6 +10,7 @@ import anthropic
 from ...domain.calls import Completion, ProviderCall, ProviderFailure, TokenUsage
 from ...ports import DeltaSink
 from . import errors
+from .sdk_post import AnthropicOptions, post_json
 
 NAME = "anthropic"
 
@@ -74,7 +75,7 @@ async def complete(
         if on_delta is None:
             # The SDK's lower-level post (same client, auth and errors) without typed-body transformation
             # and response models: about half the CPU of messages.create (profiled).
-            raw = await client.post("/v1/messages", body=_params(call), cast_to=bytes)
+            raw = await post_json(client, AnthropicOptions, "/v1/messages", _params(call))
             return _completion(json.loads(raw))
         return await _stream(client, call, on_delta)
     except anthropic.APIStatusError as exc:

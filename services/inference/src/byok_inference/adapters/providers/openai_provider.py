@@ -10,6 +10,7 @@ import openai
 from ...domain.calls import Completion, ProviderCall, ProviderFailure, TokenUsage
 from ...ports import DeltaSink
 from . import errors
+from .sdk_post import OpenAIOptions, post_json
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 
@@ -74,7 +75,7 @@ async def complete(
         if on_delta is None:
             # The SDK's lower-level post: same client, auth, errors and retries policy, without turning the
             # parameters into a typed body and the answer into models (half the CPU of a call; profiled).
-            raw = await client.post("/chat/completions", body=_params(call, name), cast_to=bytes)
+            raw = await post_json(client, OpenAIOptions, "/chat/completions", _params(call, name))
             return _completion(json.loads(raw))
         parts: list[str] = []
         finish = None
