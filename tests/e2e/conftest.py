@@ -80,6 +80,14 @@ class Tenant:
             assert answer.status in (200, 201), body
             return body
 
+    async def list_keys(self) -> list[dict[str, Any]]:
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"}) as http,
+            http.get(f"{self.services['BYOK_KEYVAULT_URL']}/api/user-api-keys") as answer,
+        ):
+            assert answer.status == 200
+            return (await answer.json())["keys"]
+
     def prompt(self, model: str, **fields: Any) -> dict[str, Any]:
         return {
             "tenant_id": self.tenant_id,

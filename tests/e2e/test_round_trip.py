@@ -83,3 +83,27 @@ async def test_every_service_reports_health_and_metrics(services, tenant, client
                 text = await answer.text()
             for name in metric_names:
                 assert name in text, f"{name} missing from {variable}/metrics"
+
+
+async def test_a_rejected_user_key_fails_without_fallback_and_lists_as_invalid(services, tenant, client, fake) -> None:
+    rejected = "sk-or-v1-" + uuid.uuid4().hex + uuid.uuid4().hex
+    await tenant.store_key("openrouter", rejected)
+    await fake.add_rules({"action": "401", "api_key": rejected})
+    usage = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS).start()
+    try:
+        # No anthropic key of the user's: prefer mode routes the model through the user's OpenRouter key.
+        response = await asyncio.wait_for(await client.submit(tenant.prompt("claude-sonnet-4-5")), 60)
+        assert response.status == "failed" and response.error.code == "invalid_user_key"
+        assert rejected not in response.error.message
+        assert [c["provider"] for c in await fake.calls(api_key=rejected)] == ["openrouter"]
+        assert await usage.collect(lambda u: u["tenant_id"] == tenant.tenant_id, 1, timeout=3) == []
+    finally:
+        await usage.stop()
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        [key] = await tenant.list_keys()
+        if key["status"] == "invalid" or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    assert key["keyType"] == "openrouter" and key["status"] == "invalid"
