@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from byok_core.fingerprint import fingerprint
 from byok_core.sealing import SealedKeyInvalid
@@ -36,6 +36,7 @@ from .ports import (
     KeyStoreUnavailable,
     ProviderGateway,
     Publisher,
+    Scope,
     SealedKeyOpener,
     StoredKey,
 )
@@ -181,7 +182,7 @@ async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps) -> StoredKe
         return StoredKey(opened)
     if slot.source is KeySource.USER and not request.user_id:
         return None
-    scope = slot.source.value
+    scope = cast(Scope, slot.source.value)
     return await _with_key_store_retries(
         lambda: deps.keys.get(scope, request.tenant_id, request.user_id, slot.key_provider),
         deps,  # type: ignore[arg-type]
@@ -196,9 +197,7 @@ async def _with_key_store_retries(operation: Callable[[], Awaitable[T]], deps: D
         except KeyStoreUnavailable:
             delay = deps.key_store_retry.delay(attempt, None)
             if delay is None:
-                raise _Failed(
-                    ErrorCode.KEY_STORE_UNAVAILABLE, "the key store is unavailable", retriable=True
-                ) from None
+                raise _Failed(ErrorCode.KEY_STORE_UNAVAILABLE, "the key store is unavailable", retriable=True) from None
             log.warning("key store unavailable, retrying", extra={"attempt": attempt})
             await deps.sleep(delay)
             attempt += 1
@@ -230,9 +229,7 @@ async def _call_with_retries(
             if failure.usage is not None and failure.usage.used:
                 await _publish_usage(request, context, failure.usage, deps)
                 streamed = True  # tokens were used: never call again for this request
-            delay = (
-                deps.provider_retry.delay(attempt, failure.retry_after) if failure.kind.retriable else None
-            )
+            delay = deps.provider_retry.delay(attempt, failure.retry_after) if failure.kind.retriable else None
             if delay is None or streamed:
                 await _raise_for(request, call, context, failure, deps)
             log.info(
@@ -277,9 +274,7 @@ async def _raise_for(
     raise _Failed(code, str(failure), retriable)
 
 
-async def _publish_usage(
-    request: PromptRequest, context: dict[str, object], usage: TokenUsage, deps: Deps
-) -> None:
+async def _publish_usage(request: PromptRequest, context: dict[str, object], usage: TokenUsage, deps: Deps) -> None:
     if not usage.used:
         return
     source = context["key_source"]

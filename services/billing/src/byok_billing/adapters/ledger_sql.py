@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -115,16 +115,12 @@ class SqlLedger:
 
     # -- the write path ------------------------------------------------------------------------------
 
-    async def record_batch(
-        self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime
-    ) -> RecordedBatch:
+    async def record_batch(self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime) -> RecordedBatch:
         return await asyncio.to_thread(self.record_batch_sync, priced, received_at)
 
-    def record_batch_sync(
-        self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime
-    ) -> RecordedBatch:
+    def record_batch_sync(self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime) -> RecordedBatch:
         with self.engine.begin() as conn:
-            batch_id = conn.execute(
+            batch_id: int = conn.execute(
                 insert(publish_batches)
                 .values(created_at=received_at, published=False)
                 .returning(publish_batches.c.batch_id)
@@ -133,9 +129,7 @@ class SqlLedger:
             new_charges = [c for _, c in priced if c.event_id in new_ids]
             if not new_charges:
                 conn.execute(
-                    update(publish_batches)
-                    .where(publish_batches.c.batch_id == batch_id)
-                    .values(published=True)
+                    update(publish_batches).where(publish_batches.c.batch_id == batch_id).values(published=True)
                 )
                 return RecordedBatch(None)
             totals = self._add_spend(conn, spend_deltas(new_charges))
@@ -155,11 +149,9 @@ class SqlLedger:
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(usage_events.c.event_id)
         )
-        new_ids = set(conn.execute(stmt, [usage_row(e, received_at) for e, _ in priced]).scalars().all())
+        new_ids: set[str] = set(conn.execute(stmt, [usage_row(e, received_at) for e, _ in priced]).scalars().all())
         if new_ids:
-            conn.execute(
-                insert(charges), [charge_row(c, batch_id) for _, c in priced if c.event_id in new_ids]
-            )
+            conn.execute(insert(charges), [charge_row(c, batch_id) for _, c in priced if c.event_id in new_ids])
         return new_ids
 
     def _add_spend(self, conn: Connection, deltas: dict[SpendKey, Decimal]) -> dict[SpendKey, Decimal]:
@@ -172,14 +164,14 @@ class SqlLedger:
         ]
         if self.dialect == "postgresql":
             # NUMERIC addition in the database: exact, and atomic against a concurrent consumer.
-            stmt = postgresql.insert(spend)
-            stmt = stmt.on_conflict_do_update(
+            pg_insert = postgresql.insert(spend)
+            pg_upsert = pg_insert.on_conflict_do_update(
                 index_elements=["tenant_id", "period", "measure"],
                 set_={"amount": text("spend.amount + excluded.amount")},  # NUMERIC +, not ||
             ).returning(spend.c.tenant_id, spend.c.period, spend.c.measure, spend.c.amount)
             totals: dict[SpendKey, Decimal] = {}
             for row in rows:  # a few rows per batch: one per tenant and measure
-                r = conn.execute(stmt, row).one()
+                r = conn.execute(pg_upsert, row).one()
                 totals[(r.tenant_id, r.period, r.measure)] = r.amount
             return totals
         # SQLite keeps money as TEXT (its arithmetic is float), so add in Python; the usage insert
@@ -192,19 +184,17 @@ class SqlLedger:
             )
         }
         totals = {k: MONEY_CONTEXT.add(current.get(k, ZERO), d) for k, d in deltas.items()}
-        stmt = sqlite.insert(spend)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "period", "measure"], set_={"amount": stmt.excluded.amount}
+        sqlite_insert = sqlite.insert(spend)
+        sqlite_upsert = sqlite_insert.on_conflict_do_update(
+            index_elements=["tenant_id", "period", "measure"], set_={"amount": sqlite_insert.excluded.amount}
         )
         conn.execute(
-            stmt,
+            sqlite_upsert,
             [{"tenant_id": t, "period": p, "measure": m, "amount": a} for (t, p, m), a in totals.items()],
         )
         return totals
 
-    def _keep_new_alerts(
-        self, conn: Connection, totals: dict[SpendKey, Decimal], now: datetime
-    ) -> list[BudgetAlert]:
+    def _keep_new_alerts(self, conn: Connection, totals: dict[SpendKey, Decimal], now: datetime) -> list[BudgetAlert]:
         if not totals:
             return []
         tenants = sorted({t for t, _, _ in totals})
@@ -242,9 +232,7 @@ class SqlLedger:
         with self.engine.begin() as conn:
             if batch.batch_id is not None:
                 conn.execute(
-                    update(publish_batches)
-                    .where(publish_batches.c.batch_id == batch.batch_id)
-                    .values(published=True)
+                    update(publish_batches).where(publish_batches.c.batch_id == batch.batch_id).values(published=True)
                 )
             if batch.alerts:
                 conn.execute(
@@ -258,7 +246,7 @@ class SqlLedger:
 
     def unpublished_sync(self, older_than: datetime) -> list[RecordedBatch]:
         with self.engine.connect() as conn:
-            ids = (
+            ids: Sequence[int] = (
                 conn.execute(
                     select(publish_batches.c.batch_id)
                     .where(publish_batches.c.published.is_(False), publish_batches.c.created_at <= older_than)
@@ -269,15 +257,11 @@ class SqlLedger:
             )
             found = []
             for batch_id in ids:
-                rows = conn.execute(
-                    select(charges).where(charges.c.batch_id == batch_id).order_by(charges.c.event_id)
-                )
+                rows = conn.execute(select(charges).where(charges.c.batch_id == batch_id).order_by(charges.c.event_id))
                 found.append(RecordedBatch(batch_id, [charge_from_row(r) for r in rows]))
             pending = [
                 alert_from_row(r)
-                for r in conn.execute(
-                    select(alerts).where(alerts.c.published.is_(False), alerts.c.at <= older_than)
-                )
+                for r in conn.execute(select(alerts).where(alerts.c.published.is_(False), alerts.c.at <= older_than))
             ]
             if pending:
                 found.append(RecordedBatch(None, [], pending))
@@ -296,9 +280,7 @@ class SqlLedger:
 
     # -- budgets (CLI) -------------------------------------------------------------------------------
 
-    def set_budget(
-        self, tenant_id: str, measure: str, kind: str, amount: Decimal | None, now: datetime
-    ) -> None:
+    def set_budget(self, tenant_id: str, measure: str, kind: str, amount: Decimal | None, now: datetime) -> None:
         with self.engine.begin() as conn:
             if amount is None:
                 conn.execute(
@@ -320,9 +302,7 @@ class SqlLedger:
     def budgets_of(self, tenant_id: str) -> list[Budget]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(budgets)
-                .where(budgets.c.tenant_id == tenant_id)
-                .order_by(budgets.c.measure, budgets.c.kind)
+                select(budgets).where(budgets.c.tenant_id == tenant_id).order_by(budgets.c.measure, budgets.c.kind)
             )
             return [Budget(r.tenant_id, r.measure, r.kind, r.amount) for r in rows]
 
@@ -333,9 +313,7 @@ class SqlLedger:
 
     def alerts_of(self, tenant_id: str, period: str) -> list[BudgetAlert]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(alerts).where(alerts.c.tenant_id == tenant_id, alerts.c.period == period)
-            )
+            rows = conn.execute(select(alerts).where(alerts.c.tenant_id == tenant_id, alerts.c.period == period))
             return [alert_from_row(r) for r in rows]
 
     # -- the read side (reports, reconcile) ----------------------------------------------------------

@@ -35,7 +35,7 @@ class KeySlot:
 @cache  # a handful of (mode, provider) pairs; asked once per request
 def key_slots(mode: ByokMode, provider: Provider) -> tuple[KeySlot, ...]:
     """The slots to try, highest precedence first."""
-    providers = [provider] if provider is Provider.OPENROUTER else [provider, Provider.OPENROUTER]
+    providers: list[Provider] = [provider] if provider is Provider.OPENROUTER else [provider, Provider.OPENROUTER]
     user_side = [KeySlot(s, p) for p in providers for s in USER_SIDE]
     system = [KeySlot(KeySource.SYSTEM, p) for p in providers]
     if mode is ByokMode.DISABLED:

@@ -249,7 +249,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 def _provider(value: object) -> Provider:
     try:
-        return Provider(value)
+        return Provider(str(value))
     except ValueError:
         raise ApiError(
             422,

@@ -23,7 +23,7 @@ def _template(options_cls: type[Any], path: str) -> Any:
 
 async def post_json(client: Any, options_cls: type[Any], path: str, body: dict[str, Any]) -> bytes:
     """POST `body` as JSON to `path` through the SDK client; the raw response body (errors raise as usual)."""
-    options = _template(options_cls, path).model_copy(update={"json_data": body})
+    options = _template(options_cls, path).model_copy(update={"json_data": body})  # type: ignore[arg-type]
     return await client.request(bytes, options)  # type: ignore[no-any-return]
 
 
