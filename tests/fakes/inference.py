@@ -13,6 +13,8 @@ from byok_inference.domain.retry import RetryPolicy
 from byok_inference.handlers import Deps
 from byok_inference.ports import DeltaSink, KeyStoreUnavailable, Scope, StoredKey
 
+STORED_KEY_VERSION = 7  # every stored key of the fake is at this KV version
+
 
 class FakeKeyStore:
     def __init__(self) -> None:
@@ -39,7 +41,7 @@ class FakeKeyStore:
         )
         if key is None and scope == "system":
             key = self.keys.get((scope, "*", None, provider.value))
-        return StoredKey(key) if key else None
+        return StoredKey(key, version=STORED_KEY_VERSION) if key else None
 
 
 class FakeSealedOpener:

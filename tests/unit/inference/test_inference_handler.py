@@ -139,6 +139,7 @@ async def test_rejected_user_key_never_falls_back(source: str) -> None:
     else:
         [event] = h.publisher.key_events
         assert (event.type, event.scope, event.provider) == ("key.invalid", source, Provider.ANTHROPIC)
+        assert event.version == 7, "the key-vault service marks exactly the rejected version"
         assert event.user_id == ("u1" if source == "user" else None)
         assert "anthropic-key" not in event.model_dump_json()
 

@@ -114,6 +114,7 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
             "model": sent_model,
             "route": slot.route,
             "key_source": slot.source,
+            "key_version": chosen.key.version,
         }
         call = ProviderCall(
             provider=slot.key_provider,
@@ -262,6 +263,8 @@ async def _raise_for(
                     scope="user" if source is KeySource.USER else "org",
                     provider=call.provider,
                     fingerprint=fingerprint(call.api_key),
+                    # the key-vault service marks exactly this version; a key rotated meanwhile stays active
+                    version=context.get("key_version"),  # type: ignore[arg-type]
                 )
             )
         raise _Failed(ErrorCode.INVALID_USER_KEY, f"the provider rejected the {source} key")
