@@ -39,6 +39,7 @@ usage_events = Table(
     Column("cache_write_tokens", BigInteger, nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_usage_events_tenant_occurred", "tenant_id", "occurred_at"),
 )
 
 # Outbox: the charges of one consumer batch are published after the commit, then the batch is
