@@ -82,21 +82,8 @@ cmd_fetch() {
 
 # ---------------------------------------------------------------------------------------------
 # process helpers
-port_free() { # port -> 0 when 127.0.0.1:port can be bound
-  python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-PY
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=../local/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../local/ports.sh"
 
 running_pid() { # prints the broker pid when our broker runs
   local pid

@@ -16,8 +16,8 @@ PY="$REPO/.venv/bin/python"
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
+# shellcheck source=ports.sh
+source "$HERE/ports.sh"
 preferred_port() { if port_free "$1"; then echo "$1"; else free_port; fi; }
 
 wait_http() { # name url pidfile

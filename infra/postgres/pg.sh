@@ -117,21 +117,8 @@ prepare_dirs() {
   touch "$LOG_FILE"
 }
 
-port_free() {
-  python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-PY
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=../local/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../local/ports.sh"
 
 choose_port() {
   local prev=""
