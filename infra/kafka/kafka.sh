@@ -188,7 +188,15 @@ cmd_start() {
     local cluster_id
     # A Kafka Uuid is 16 random bytes, base64url without padding (what `StorageTool random-uuid`
     # prints); made here to save a JVM start.
-    cluster_id="$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')"
+    # Like Kafka's Uuid.randomUuid: never starting with '-', which the tool would read as an option.
+    cluster_id="$(python3 -c '
+import base64, os
+while True:
+    candidate = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not candidate.startswith("-"):
+        print(candidate)
+        break
+')"
     log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
     mkdir -p "$DATA_DIR"
     "$JAVA" -Xmx256m -Dlog4j.configuration="file:$HERE/tools-log4j.properties" -cp "$LIBS/*" \
