@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from byok_keyvault.config import DEV_JWT_SECRET, SettingsError, load_settings
+from byok_keyvault.config import SettingsError, load_settings
 
 
-def test_dev_falls_back_to_the_dev_secret_loudly(monkeypatch, caplog):
+def test_dev_without_a_secret_fails_closed_with_a_random_one(monkeypatch, caplog):
     monkeypatch.delenv("BYOK_AUTH_JWT_SECRET", raising=False)
     monkeypatch.setenv("BYOK_ENV", "dev")
     settings = load_settings()
-    assert settings.jwt_secret() == DEV_JWT_SECRET
-    assert "DEV secret" in caplog.text
+    secret = settings.jwt_secret()
+    assert len(secret) >= 48 and settings.jwt_secret() == secret, "stable within the process"
+    assert load_settings().jwt_secret() == secret
+    assert "random per-process secret" in caplog.text
     assert (settings.keyvault_port, settings.keyvault_host) == (8080, "127.0.0.1")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from byok_core.settings import (
@@ -16,7 +17,9 @@ from byok_core.settings import (
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "byok-dev-jwt-secret-not-for-production"  # noqa: S105 - the documented dev default
+# Without BYOK_AUTH_JWT_SECRET (dev only) a random per-process secret: no token minted elsewhere is
+# accepted, so a forgotten setting fails closed instead of trusting a secret anyone could read here.
+_EPHEMERAL_JWT_SECRET = secrets.token_urlsafe(48)
 
 log = logging.getLogger("byok.keyvault.config")
 
@@ -78,7 +81,7 @@ class KeyvaultSettings(BaseSettings):
         if self.auth_jwt_secret is not None and self.auth_jwt_secret.get_secret_value():
             return self.auth_jwt_secret.get_secret_value()
         log.warning(
-            "BYOK_AUTH_JWT_SECRET is not set: using the fixed DEV secret; anyone can mint tokens. "
-            "Never run like this outside a developer machine (BYOK_ENV=prod refuses to start)."
+            "BYOK_AUTH_JWT_SECRET is not set: using a random per-process secret, so no bearer token is "
+            "accepted. Set BYOK_AUTH_JWT_SECRET (BYOK_ENV=prod refuses to start without it)."
         )
-        return DEV_JWT_SECRET
+        return _EPHEMERAL_JWT_SECRET
