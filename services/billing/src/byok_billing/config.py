@@ -49,8 +49,12 @@ class BillingSettings(BaseSettings):
         True,
         description="Poll and price batch N+1 while batch N is recorded (measured: +1-9 % on 2 cores)",
     )
-    billing_outbox_sweep_seconds: float = Field(
-        30.0, description="Re-publish charges left unpublished this long"
+    billing_outbox_sweep_seconds: float = Field(30.0, gt=0, description="How often the outbox is swept")
+    billing_republish_grace_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Charges unpublished this long are re-published by any consumer; younger ones may still be "
+        "in the hands of a live consumer, and re-publishing them would duplicate them on the topic",
     )
 
     @field_validator("billing_markup", "billing_byok_fee", mode="before")

@@ -95,6 +95,7 @@ def bootstrap(settings: BillingSettings | None = None) -> BillingApp:
         max_records=settings.billing_max_records,
         poll_ms=settings.billing_poll_ms,
         sweep_seconds=settings.billing_outbox_sweep_seconds,
+        republish_grace_seconds=settings.billing_republish_grace_seconds,
         pipeline=settings.billing_pipeline,
     )
     return BillingApp(settings, ledger, publisher, consumer, loop)

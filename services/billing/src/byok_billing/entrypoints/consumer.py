@@ -39,10 +39,12 @@ class ConsumerLoop:
         max_records: int,
         poll_ms: int,
         sweep_seconds: float,
+        republish_grace_seconds: float = 5.0,
         pipeline: bool = False,
     ) -> None:
         self.consumer, self.deps = consumer, deps
         self.max_records, self.poll_ms, self.sweep_seconds = max_records, poll_ms, sweep_seconds
+        self.grace = timedelta(seconds=republish_grace_seconds)
         self.heartbeat = time.monotonic()
         self.processed = 0
         self.backoff = 0.5
@@ -54,8 +56,11 @@ class ConsumerLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """Two-stage pipeline: batch N is recorded/published/committed while batch N+1 is polled and priced.
         Batches finish strictly in order, so offsets only move forward after their ledger commit."""
-        await republish_unpublished(self.deps, older_than=utc_now())
-        last_sweep = last_lag = time.monotonic()
+        # Batches a crash left unpublished; the grace keeps us off a live consumer's batch in flight.
+        await republish_unpublished(self.deps, older_than=utc_now() - self.grace)
+        last_lag = time.monotonic()
+        # The first sweep comes once the grace is over, for batches that were too young at start-up.
+        last_sweep = last_lag - self.sweep_seconds + self.grace.total_seconds()
         inflight: tuple[asyncio.Task[None], list[InRecord]] | None = None
         try:
             while not stop.is_set():
@@ -75,7 +80,7 @@ class ConsumerLoop:
                 now = time.monotonic()
                 if now - last_sweep >= self.sweep_seconds and inflight is None:
                     last_sweep = now
-                    await self._sweep(utc_now() - timedelta(seconds=self.sweep_seconds))
+                    await self._sweep(utc_now() - self.grace)
                 if now - last_lag >= 5:
                     last_lag = now
                     await record_consumer_lag(metrics.SERVICE, self.consumer.consumer)
