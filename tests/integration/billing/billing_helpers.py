@@ -13,28 +13,6 @@ from byok_billing.config import BillingSettings
 from byok_billing.main import BillingApp, bootstrap
 
 
-def usage(event_id: str, tenant: str, **changes: Any) -> dict[str, Any]:
-    event = {
-        "schema": "byok.usage/v1",
-        "event_id": event_id,
-        "request_id": "r-" + event_id,
-        "tenant_id": tenant,
-        "user_id": "u_42",
-        "provider": "anthropic",
-        "model": "claude-sonnet-4-5",
-        "route": "direct",
-        "key_source": "user",
-        "byok": True,
-        "input_tokens": 1200,
-        "output_tokens": 300,
-        "cache_read_tokens": 1000,
-        "cache_write_tokens": 0,
-        "occurred_at": "2026-11-27T15:00:01Z",
-    }
-    event.update(changes)
-    return event
-
-
 class TopicTail:
     """Reads a topic from its end at start(): what the test makes appear, filtered by tenant key."""
 
@@ -58,9 +36,7 @@ class TopicTail:
         for tp in tps:
             await self.consumer.position(tp)
 
-    async def collect(
-        self, key: str, count: int, wait: float = 30.0, settle: float = 0.0
-    ) -> list[dict[str, Any]]:
+    async def collect(self, key: str, count: int, wait: float = 30.0, settle: float = 0.0) -> list[dict[str, Any]]:
         """Records keyed `key` until `count` arrived (then `settle` more seconds to catch extras)."""
         found: list[dict[str, Any]] = []
         loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ from byok_billing.domain.pricing import Pricer
 from byok_billing.handlers import BillingDeps, handle_usage_batch, republish_unpublished
 from byok_billing.ports import InRecord, OutRecord, RecordedBatch
 from byok_events import Charge, DeadLetter, UsageEvent, topics
+from fakes.billing import usage_event as usage
 
 NOW = datetime(2026, 11, 27, 15, 5, tzinfo=UTC)
 
@@ -61,42 +62,16 @@ class FakePublisher:
         return [r for r in self.sent if r.topic == topic]
 
 
-def usage(event_id: str = "e1", **changes: object) -> dict:
-    event = {
-        "schema": "byok.usage/v1",
-        "event_id": event_id,
-        "request_id": "r1",
-        "tenant_id": "acme",
-        "user_id": "u_42",
-        "provider": "anthropic",
-        "model": "claude-sonnet-4-5",
-        "route": "direct",
-        "key_source": "user",
-        "byok": True,
-        "input_tokens": 1200,
-        "output_tokens": 300,
-        "cache_read_tokens": 1000,
-        "cache_write_tokens": 0,
-        "occurred_at": "2026-11-27T15:00:01Z",
-    }
-    event.update(changes)
-    return {k: v for k, v in event.items() if v is not ...}
-
-
 def records(*events: dict | bytes) -> list[InRecord]:
     return [
-        InRecord(
-            topics.USAGE_EVENTS, 0, offset, b"acme", e if isinstance(e, bytes) else json.dumps(e).encode()
-        )
+        InRecord(topics.USAGE_EVENTS, 0, offset, b"acme", e if isinstance(e, bytes) else json.dumps(e).encode())
         for offset, e in enumerate(events)
     ]
 
 
 @pytest.fixture
 def deps() -> BillingDeps:
-    return BillingDeps(
-        FakeLedger(), FakePublisher(), Pricer(OverrideBook([])), Decimal("0.2"), Decimal("0.05")
-    )
+    return BillingDeps(FakeLedger(), FakePublisher(), Pricer(OverrideBook([])), Decimal("0.2"), Decimal("0.05"))
 
 
 async def test_a_usage_event_is_charged_and_published(deps: BillingDeps) -> None:
@@ -145,9 +120,7 @@ async def test_the_same_event_three_times_is_charged_once(deps: BillingDeps) -> 
         (b"", "empty record"),
     ],
 )
-async def test_invalid_records_go_to_the_dlq_with_the_reason(
-    deps: BillingDeps, event, reason_part: str
-) -> None:
+async def test_invalid_records_go_to_the_dlq_with_the_reason(deps: BillingDeps, event, reason_part: str) -> None:
     outcome = await handle_usage_batch(records(event, usage("ok")), deps, NOW)
     assert (outcome.invalid, outcome.charged) == (1, 1)  # the consumer moves on
     [letter_record] = deps.publisher.on(topics.DLQ)  # type: ignore[attr-defined]
@@ -178,9 +151,7 @@ async def test_a_publish_failure_leaves_the_batch_in_the_outbox_then_it_is_repub
     assert replay.charged == 0 and healthy.on(topics.BILLING_CHARGES) == []
     assert await republish_unpublished(deps, NOW) == 1
     assert await republish_unpublished(deps, NOW) == 0
-    assert [Charge.model_validate_json(r.value).event_id for r in healthy.on(topics.BILLING_CHARGES)] == [
-        "e1"
-    ]
+    assert [Charge.model_validate_json(r.value).event_id for r in healthy.on(topics.BILLING_CHARGES)] == ["e1"]
 
 
 def test_charge_record_bytes_equal_the_charge_model() -> None:
@@ -191,4 +162,4 @@ def test_charge_record_bytes_equal_the_charge_model() -> None:
     record = price_event(event, pricer, markup=Decimal("0.2"), byok_fee=Decimal("0.05"), billed_at=NOW)
     model = Charge.model_validate_json(record.to_bytes())
     assert model.event_id == "e1" and model.occurred_at == event.occurred_at and model.billed_at == NOW
-    assert model.route == "direct" and model.user_id == "u_42" and model.request_id == "r1"
+    assert model.route == "direct" and model.user_id == "u_42" and model.request_id == "r-e1"
