@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from billing_helpers import TopicTail, producer, tail, usage
+from billing_helpers import TopicTail, producer, tail
 from byok_billing.adapters.ledger_sql import make_engine
 from byok_billing.adapters.migrate import upgrade
 from byok_billing.config import BillingSettings
@@ -35,6 +35,7 @@ from byok_billing.domain.money import charge_for, markup_rate
 from byok_billing.domain.overrides import OverrideBook, load_overrides
 from byok_billing.domain.pricing import Tokens, independent_cost
 from byok_events import topics
+from fakes.billing import usage_event as usage
 from sqlalchemy import Engine, text
 
 pytestmark = pytest.mark.integration

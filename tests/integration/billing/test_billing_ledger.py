@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from billing_helpers import usage
 from byok_billing.adapters.ledger_sql import SqlLedger
 from byok_billing.domain.charges import price_event
 from byok_billing.domain.overrides import OverrideBook
@@ -19,6 +18,7 @@ from byok_billing.domain.report import aggregate, parse_group_by
 from byok_billing.entrypoints.cli import main as cli
 from byok_billing.reconcile import reconcile
 from byok_events import UsageEvent
+from fakes.billing import usage_event as usage
 from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
