@@ -21,9 +21,16 @@ class FakeKeyStore:
         self.keys: dict[tuple[str, str, str | None, str], str] = {}
         self.down = False
         self.reads = 0
+        self.metadata_reads = 0
 
     def put(self, scope: Scope, tenant_id: str, user_id: str | None, provider: str, api_key: str) -> None:
         self.keys[(scope, tenant_id, user_id if scope == "user" else None, provider)] = api_key
+
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        self.metadata_reads += 1
+        if self.down:
+            raise KeyStoreUnavailable("down")
+        return (scope, tenant_id, user_id if scope == "user" else None, provider.value) in self.keys
 
     async def get(
         self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider

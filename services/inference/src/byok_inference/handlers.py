@@ -39,6 +39,7 @@ from .ports import (
     Scope,
     SealedKeyOpener,
     StoredKey,
+    UserAuthority,
 )
 
 log = logging.getLogger("byok.inference")
@@ -65,6 +66,7 @@ class Deps:
     publisher: Publisher
     answered: AnsweredRequests
     budgets: BudgetGuard
+    authority: UserAuthority | None = None  # None: BYOK_INFERENCE_USER_AUTH=off, the event's ids are trusted
     provider_retry: RetryPolicy = field(default_factory=RetryPolicy)
     key_store_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3, base_delay=0.2))
     default_max_tokens: int = 1024
@@ -83,21 +85,40 @@ class _Chosen:
     key: StoredKey
 
 
-async def handle_prompt(request: PromptRequest, deps: Deps) -> bool:
-    """Run a request unless it is already answered. True when this call published the final answer."""
+class _Authority:
+    """The user's authority over stored keys, asked at most once per request and only when needed."""
+
+    def __init__(self, request: PromptRequest, token: str | None, deps: Deps) -> None:
+        self._request, self._token, self._deps = request, token, deps
+        self._allowed: bool | None = None
+
+    async def allows(self) -> bool:
+        if self._deps.authority is None:
+            return True
+        if self._allowed is None:
+            self._allowed = await self._deps.authority.allows(
+                self._token, self._request.tenant_id, self._request.user_id
+            )
+        return self._allowed
+
+
+async def handle_prompt(request: PromptRequest, deps: Deps, user_token: str | None = None) -> bool:
+    """Run a request unless it is already answered. True when this call published the final answer.
+
+    `user_token` is the `byok-user-token` header: the user's authority to spend stored keys."""
     if not deps.answered.claim(request.request_id):
         log.info("duplicate request skipped")
         return False
     answered = False
     try:
-        await _run(request, deps)
+        await _run(request, deps, _Authority(request, user_token, deps))
         answered = True
         return True
     finally:
         deps.answered.finish(request.request_id, answered)
 
 
-async def _run(request: PromptRequest, deps: Deps) -> None:
+async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> None:
     context: dict[str, object] = {}
     try:
         if deps.budgets.blocked(request.tenant_id):
@@ -106,7 +127,7 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
             provider, model = route_model(request.model)
         except UnknownModel:
             raise _Failed(ErrorCode.UNKNOWN_MODEL, "no provider serves this model") from None
-        chosen = await _resolve_key(request, provider, deps)
+        chosen = await _resolve_key(request, provider, deps, authority)
         slot = chosen.slot
         sent_model = model if slot.route is Route.DIRECT else openrouter_model_id(provider, model)
         context = {
@@ -154,9 +175,9 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
     )
 
 
-async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps) -> _Chosen:
+async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps, authority: _Authority) -> _Chosen:
     for slot in key_slots(request.byok_mode, provider):
-        key = await _lookup(request, slot, deps)
+        key = await _lookup(request, slot, deps, authority)
         if key is not None:
             return _Chosen(slot, key)
     code = missing_key_error(request.byok_mode)
@@ -168,7 +189,7 @@ async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps) -
     raise _Failed(code, message)
 
 
-async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps) -> StoredKey | None:
+async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps, authority: _Authority) -> StoredKey | None:
     if slot.source is KeySource.REQUEST:
         sealed = (request.sealed_keys or {}).get(slot.key_provider)
         if sealed is None:
@@ -184,6 +205,14 @@ async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps) -> StoredKe
     if slot.source is KeySource.USER and not request.user_id:
         return None
     scope = cast(Scope, slot.source.value)
+    if slot.source is not KeySource.SYSTEM and not await authority.allows():
+        # Without the user's authority a stored key is never read, and never silently replaced by a
+        # system key: only its existence (metadata) is asked, to know whether it would have been used.
+        if await _with_key_store_retries(
+            lambda: deps.keys.exists(scope, request.tenant_id, request.user_id, slot.key_provider), deps
+        ):
+            raise _Failed(ErrorCode.UNAUTHORIZED, "a stored key needs the user's token (header byok-user-token)")
+        return None
     return await _with_key_store_retries(
         lambda: deps.keys.get(scope, request.tenant_id, request.user_id, slot.key_provider),
         deps,  # type: ignore[arg-type]

@@ -33,6 +33,12 @@ class KeyStore(Protocol):
         Raises KeyStoreUnavailable when the store cannot answer."""
         ...
 
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        """Whether a usable key is stored at this place, without reading the key itself (its metadata only).
+
+        Raises KeyStoreUnavailable when the store cannot answer."""
+        ...
+
 
 class SealedKeyOpener(Protocol):
     async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
@@ -63,6 +69,12 @@ class AnsweredRequests(Protocol):
 
     def finish(self, request_id: str, answered: bool) -> None:
         """Release a claim: answered=True records the request as answered."""
+        ...
+
+
+class UserAuthority(Protocol):
+    async def allows(self, token: str | None, tenant_id: str, user_id: str | None) -> bool:
+        """True when the prompt may use the stored user-side keys of this tenant and user."""
         ...
 
 

@@ -18,6 +18,7 @@ from byok_core.observability import HANDLE_SECONDS, MESSAGES
 from byok_events import DeadLetter, ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
 from pydantic import ValidationError
 
+from ..adapters.user_tokens import token_of
 from ..handlers import Deps, handle_prompt
 
 log = logging.getLogger("byok.inference")
@@ -50,7 +51,7 @@ class PromptRecordHandler:
                 outcome = "invalid"
                 return
             with log_context(request_id=request.request_id, tenant_id=request.tenant_id):
-                ran = await handle_prompt(request, self._deps)
+                ran = await handle_prompt(request, self._deps, token_of(getattr(record, "headers", None)))
                 outcome = "ok" if ran else "duplicate"
         except Exception:
             outcome = "error"
