@@ -207,7 +207,7 @@ async def run_matrix_phase(
         if own is not None:
             await stop_worker(*own)
     await asyncio.sleep(0.5)  # let usage events arrive
-    for mode, source, provider, _tenant, rid, key, _ in cases:
+    for mode, source, provider, tenant, rid, key, _ in cases:
         case = (mode, source, provider)
         system = expected_system_key(vault, provider, (system_keys or {}).get(provider))
         or_system = expected_system_key(vault, "openrouter", (system_keys or {}).get("openrouter"))
@@ -237,7 +237,7 @@ async def run_matrix_phase(
             case
         )
         [u] = usage
-        assert u["event_id"] == usage_event_id(rid) and u["byok"] == (expected_source != "system"), case
+        assert u["event_id"] == usage_event_id(tenant, rid) and u["byok"] == (expected_source != "system"), case
         assert (u["provider"], u["model"], u["route"], u["key_source"]) == (
             final["provider"],
             final["model"],

@@ -84,7 +84,7 @@ async def test_matrix(mode: ByokMode, source: str, provider: Provider, via_openr
     assert final.route == (Route.OPENROUTER if routed else Route.DIRECT)
     assert final.provider is key_provider and final.model == call.model
     [usage] = h.publisher.usages
-    assert usage.event_id == usage_event_id("r1")
+    assert usage.event_id == usage_event_id("t1", "r1")
     assert usage.byok == (source != "system") and usage.key_source == KeySource(source)
     assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (
         100,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -48,14 +49,15 @@ T = TypeVar("T")
 USAGE_NAMESPACE = uuid.UUID("6f3b1c52-3a8e-4f0c-9d59-2f7f4f7b9a10")
 
 
-def usage_event_id(request_id: str) -> str:
-    """One provider call per request, so the request id determines the usage event id: a retried
-    publish, a redelivered request or a second worker produce the same id and billing charges it once."""
-    return str(uuid.uuid5(USAGE_NAMESPACE, "usage:" + request_id))
+def usage_event_id(tenant_id: str, request_id: str) -> str:
+    """One provider call per request, so the request (tenant_id, request_id) determines the usage event id:
+    a retried publish, a redelivered request or a second worker produce the same id and billing charges it
+    once; another tenant's request with the same request id gets another event id and is charged too."""
+    return str(uuid.uuid5(USAGE_NAMESPACE, json.dumps(["usage", tenant_id, request_id])))
 
 
-def key_invalid_event_id(request_id: str) -> str:
-    return str(uuid.uuid5(USAGE_NAMESPACE, "key.invalid:" + request_id))
+def key_invalid_event_id(tenant_id: str, request_id: str) -> str:
+    return str(uuid.uuid5(USAGE_NAMESPACE, json.dumps(["key.invalid", tenant_id, request_id])))
 
 
 @dataclass
@@ -106,7 +108,7 @@ async def handle_prompt(request: PromptRequest, deps: Deps, user_token: str | No
     """Run a request unless it is already answered. True when this call published the final answer.
 
     `user_token` is the `byok-user-token` header: the user's authority to spend stored keys."""
-    if not deps.answered.claim(request.request_id):
+    if not deps.answered.claim(request.tenant_id, request.request_id):
         log.info("duplicate request skipped")
         return False
     answered = False
@@ -115,7 +117,7 @@ async def handle_prompt(request: PromptRequest, deps: Deps, user_token: str | No
         answered = True
         return True
     finally:
-        deps.answered.finish(request.request_id, answered)
+        deps.answered.finish(request.tenant_id, request.request_id, answered)
 
 
 async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> None:
@@ -285,7 +287,7 @@ async def _raise_for(
         if source in (KeySource.USER, KeySource.ORG):
             await deps.publisher.key_event(
                 KeyEvent(
-                    event_id=key_invalid_event_id(request.request_id),
+                    event_id=key_invalid_event_id(request.tenant_id, request.request_id),
                     type="key.invalid",
                     tenant_id=request.tenant_id,
                     user_id=request.user_id if source is KeySource.USER else None,
@@ -312,7 +314,7 @@ async def _publish_usage(request: PromptRequest, context: dict[str, object], usa
     source = context["key_source"]
     await deps.publisher.usage(
         UsageEvent(
-            event_id=usage_event_id(request.request_id),
+            event_id=usage_event_id(request.tenant_id, request.request_id),
             request_id=request.request_id,
             tenant_id=request.tenant_id,
             user_id=request.user_id,

@@ -61,13 +61,13 @@ class Publisher(Protocol):
 
 
 class AnsweredRequests(Protocol):
-    """request_ids that already have a final answer, or that are being answered right now."""
+    """(tenant_id, request_id) pairs that already have a final answer, or that are being answered now."""
 
-    def claim(self, request_id: str) -> bool:
+    def claim(self, tenant_id: str, request_id: str) -> bool:
         """True when the caller may run the request; False when it is answered or in progress."""
         ...
 
-    def finish(self, request_id: str, answered: bool) -> None:
+    def finish(self, tenant_id: str, request_id: str, answered: bool) -> None:
         """Release a claim: answered=True records the request as answered."""
         ...
 

@@ -6,6 +6,7 @@ from aiokafka import AIOKafkaProducer
 from byok_events import DeadLetter, KeyEvent, PromptResponse, UsageEvent, topics
 
 STATUS_HEADER = "byok-status"
+TENANT_HEADER = "byok-tenant"  # with the record key (request_id), names the request for de-duplication
 
 
 class KafkaPublisher:
@@ -24,7 +25,7 @@ class KafkaPublisher:
             topics.PROMPT_RESPONSES,
             event.request_id.encode(),
             event.to_bytes(),
-            [(STATUS_HEADER, event.status.encode())],
+            [(STATUS_HEADER, event.status.encode()), (TENANT_HEADER, event.tenant_id.encode())],
         )
 
     async def usage(self, event: UsageEvent) -> None:

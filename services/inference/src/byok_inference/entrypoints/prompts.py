@@ -107,18 +107,19 @@ class PromptRecordHandler:
         )
         await self._deps.publisher.dead_letter(letter, record.key)
         if isinstance(request_id, str) and 0 < len(request_id) <= 200:
-            if not self._deps.answered.claim(request_id):
+            tenant = tenant_id if isinstance(tenant_id, str) else ""
+            if not self._deps.answered.claim(tenant, request_id):
                 return
             answered = False
             try:
                 await self._deps.publisher.response(
                     PromptResponse(
                         request_id=request_id,
-                        tenant_id=tenant_id if isinstance(tenant_id, str) else "",
+                        tenant_id=tenant,
                         status="failed",
                         error=ResponseError(code=ErrorCode.INVALID_REQUEST, message=reason[:500]),
                     )
                 )
                 answered = True
             finally:
-                self._deps.answered.finish(request_id, answered)
+                self._deps.answered.finish(tenant, request_id, answered)
