@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 
@@ -60,3 +61,34 @@ def test_the_follower_records_the_tenant_from_the_header_or_the_body() -> None:
     assert ("hdr-tenant", "r1") in answered and ("body-tenant", "r2") in answered
     assert ("hdr-tenant", "r3") not in answered and ("other", "r1") not in answered
     assert answered.claim("other", "r1") and not answered.claim("hdr-tenant", "r1")
+
+
+class _CapturingProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]] = []
+
+    async def send(self, topic, value, key=None, headers=None):  # type: ignore[no-untyped-def]
+        self.sent.append((topic, key, value, headers))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_the_workers_key_invalid_is_what_the_key_vault_service_accepts() -> None:
+    """The worker's key.invalid (handler + Kafka publisher) passes the key-vault service's shape check."""
+    from byok_events import KeyEvent
+    from byok_inference.adapters.kafka_publisher import KafkaPublisher
+    from byok_inference.domain.calls import FailureKind
+    from byok_keyvault.domain.key_invalid import refusal
+
+    h = make_harness()
+    h.keys.put("user", "tenant-a", "u1", "openai", "user-openai-key")
+    h.providers.fail("user-openai-key", FailureKind.AUTH)
+    await handle_prompt(prompt("tenant-a"), h.deps)
+    [event] = h.publisher.key_events
+    producer = _CapturingProducer()
+    await KafkaPublisher(producer).key_event(event)  # type: ignore[arg-type]
+    [(topic, _, value, headers)] = producer.sent
+    assert topic == topics.KEY_EVENTS
+    assert refusal(KeyEvent.model_validate_json(value), headers) is None
+    assert refusal(KeyEvent.model_validate_json(value), []) is not None

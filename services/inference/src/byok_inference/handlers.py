@@ -25,6 +25,7 @@ from byok_events import (
     UsageEvent,
     utc_now,
 )
+from byok_events.keys import key_invalid_event_id
 
 from .domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
 from .domain.keys import KeySlot, key_slots, missing_key_error
@@ -56,8 +57,6 @@ def usage_event_id(tenant_id: str, request_id: str) -> str:
     return str(uuid.uuid5(USAGE_NAMESPACE, json.dumps(["usage", tenant_id, request_id])))
 
 
-def key_invalid_event_id(tenant_id: str, request_id: str) -> str:
-    return str(uuid.uuid5(USAGE_NAMESPACE, json.dumps(["key.invalid", tenant_id, request_id])))
 
 
 @dataclass
@@ -296,6 +295,7 @@ async def _raise_for(
                     fingerprint=fingerprint(call.api_key),
                     # the key-vault service marks exactly this version; a key rotated meanwhile stays active
                     version=context.get("key_version"),  # type: ignore[arg-type]
+                    request_id=request.request_id,  # type: ignore[call-arg]  # an added field (extra allowed)
                 )
             )
         raise _Failed(ErrorCode.INVALID_USER_KEY, f"the provider rejected the {source} key")
