@@ -12,6 +12,7 @@ from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, P
 from byok_inference.domain.retry import RetryPolicy
 from byok_inference.handlers import Deps
 from byok_inference.ports import DeltaSink, KeyStoreUnavailable, Scope, StoredKey
+from byok_pricing import OverrideBook, Pricer
 
 STORED_KEY_VERSION = 7  # every stored key of the fake is at this KV version
 
@@ -159,6 +160,7 @@ def make_harness() -> Harness:
         publisher=publisher,
         answered=AnsweredLru(),
         budgets=budgets,
+        prices=Pricer(OverrideBook([])),  # genai-prices itself, as the worker runs
         provider_retry=RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0),
         key_store_retry=RetryPolicy(attempts=3, base_delay=0.1),
         sleep=sleep,

@@ -27,7 +27,7 @@ MODELS = {
     "anthropic": ("claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"),
     "openai": ("gpt-4.1", "openai/gpt-4.1"),
     "gemini": ("gemini-2.5-flash", "google/gemini-2.5-flash"),
-    "openrouter": ("openrouter/meta-llama/llama-3-70b", "meta-llama/llama-3-70b"),
+    "openrouter": ("openrouter/meta-llama/llama-3-70b-instruct", "meta-llama/llama-3-70b-instruct"),
 }
 MODES = ["disabled", "prefer", "require"]
 SYSTEM_KEYS = {p: f"sys-{RUN}-{p}" for p in PROVIDERS}

@@ -14,7 +14,7 @@ MODELS = {
     Provider.ANTHROPIC: ("claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"),
     Provider.OPENAI: ("gpt-4.1", "openai/gpt-4.1"),
     Provider.GEMINI: ("gemini-2.5-flash", "google/gemini-2.5-flash"),
-    Provider.OPENROUTER: ("openrouter/meta-llama/llama-3-70b", "meta-llama/llama-3-70b"),
+    Provider.OPENROUTER: ("openrouter/meta-llama/llama-3-70b-instruct", "meta-llama/llama-3-70b-instruct"),
 }
 SOURCES = ["request", "user", "org", "system", "none"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from byok_core.auth import AuthSettings, auth_problems
@@ -12,6 +13,7 @@ from byok_core.settings import (
     SystemKeys,
     VaultSettings,
 )
+from byok_pricing import shared_overrides_path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +28,11 @@ class InferenceSettings(BaseSettings):
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings, description="BYOK_AUTH_*: how user tokens are verified")
 
+    price_overrides: Path | None = Field(
+        default_factory=shared_overrides_path,
+        description="Price overrides TOML, as billing's (default: BYOK_BILLING_PRICE_OVERRIDES, else the "
+        "repository's infra/billing/prices.toml); a system-key call for a model without a price is refused",
+    )
     user_auth: Literal["required", "off"] | None = Field(
         default=None,
         description="required: a stored user or org key is used only with the user's token (header "

@@ -36,6 +36,7 @@ from .ports import (
     BudgetGuard,
     KeyStore,
     KeyStoreUnavailable,
+    PriceCheck,
     ProviderGateway,
     Publisher,
     Scope,
@@ -67,6 +68,7 @@ class Deps:
     publisher: Publisher
     answered: AnsweredRequests
     budgets: BudgetGuard
+    prices: PriceCheck | None = None  # None: no price check (unit tests of other rules only)
     authority: UserAuthority | None = None  # None: BYOK_INFERENCE_USER_AUTH=off, the event's ids are trusted
     provider_retry: RetryPolicy = field(default_factory=RetryPolicy)
     key_store_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3, base_delay=0.2))
@@ -138,6 +140,10 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
             "key_source": slot.source,
             "key_version": chosen.key.version,
         }
+        if slot.source is KeySource.SYSTEM and deps.prices is not None:
+            if not deps.prices.has_price(slot.key_provider.value, sent_model, utc_now()):
+                # platform spend is never unpriced: refused before any provider call
+                raise _Failed(ErrorCode.MODEL_NOT_PRICED, "no price is known for this model on the platform's key")
         call = ProviderCall(
             provider=slot.key_provider,
             model=sent_model,

@@ -17,6 +17,7 @@ from byok_core.observability import OpsServer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_events import topics
+from byok_pricing import load_pricer
 
 from .adapters.answered import AnsweredLru
 from .adapters.budgets import BudgetBlocks
@@ -103,6 +104,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         publisher=KafkaPublisher(producer),
         answered=answered,
         budgets=budgets,
+        prices=load_pricer(settings.price_overrides),
         authority=TokenAuthority(build_verifier(settings.auth)) if settings.user_auth == "required" else None,
         provider_retry=RetryPolicy(
             attempts=settings.retry_attempts,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
@@ -75,6 +76,12 @@ class AnsweredRequests(Protocol):
 class UserAuthority(Protocol):
     async def allows(self, token: str | None, tenant_id: str, user_id: str | None) -> bool:
         """True when the prompt may use the stored user-side keys of this tenant and user."""
+        ...
+
+
+class PriceCheck(Protocol):
+    def has_price(self, provider: str, model: str, at: datetime) -> bool:
+        """Whether billing can price usage of this model (our provider name, the model id sent to it)."""
         ...
 
 
