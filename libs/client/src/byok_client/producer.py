@@ -15,6 +15,8 @@ from byok_core.sealing import PublicSealingKey, seal
 from byok_core.settings import KafkaSettings
 from byok_events import PromptRequest, PromptResponse, topics
 
+USER_TOKEN_HEADER = "byok-user-token"  # contract: "Who may spend a key"
+
 
 async def fetch_sealing_key(keyvault_url: str) -> PublicSealingKey:
     """The current public sealing key, from the key-vault service's GET /api/sealing-key."""
@@ -65,9 +67,16 @@ class PromptClient:
         raise TimeoutError("no partition of byok.prompt.responses was assigned")
 
     async def submit(
-        self, request: Mapping[str, Any], *, request_keys: Mapping[str, str] | None = None
+        self,
+        request: Mapping[str, Any],
+        *,
+        request_keys: Mapping[str, str] | None = None,
+        user_token: str | None = None,
     ) -> asyncio.Future[PromptResponse]:
-        """Publish a prompt; plaintext request_keys (provider -> key) are sealed before they leave."""
+        """Publish a prompt; plaintext request_keys (provider -> key) are sealed before they leave.
+
+        `user_token`: the user's bearer token (the bare JWT), sent in the `byok-user-token` header; the
+        worker needs it to spend the user's or org's stored keys when BYOK_INFERENCE_USER_AUTH=required."""
         body = dict(request)
         body.setdefault("schema", "byok.prompt.request/v1")
         body.setdefault("request_id", str(uuid.uuid4()))
@@ -83,8 +92,9 @@ class PromptClient:
         prompt = PromptRequest.model_validate(body)
         waiter: asyncio.Future[PromptResponse] = asyncio.get_running_loop().create_future()
         self._waiters[prompt.request_id] = waiter
+        headers = [(USER_TOKEN_HEADER, user_token.encode())] if user_token else None
         await self._producer.send_and_wait(
-            topics.PROMPT_REQUESTS, key=prompt.request_id.encode(), value=prompt.to_bytes()
+            topics.PROMPT_REQUESTS, key=prompt.request_id.encode(), value=prompt.to_bytes(), headers=headers
         )
         return waiter
 
