@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -179,3 +180,30 @@ async def test_build_verifier_from_settings(keys):
     with pytest.raises(TokenInvalid):
         await verifier.verify(mint(keys["ES256"], "ES256", claims(ttl=900)))
     assert build_verifier(AuthSettings(), fallback_secret=SECRET).algorithms == ("HS256",)
+
+
+async def test_verified_tokens_are_cached_bounded_and_not_past_their_time():
+    v = TokenVerifier(secret=SECRET, cache_entries=2, cache_seconds=60, leeway_seconds=0)
+    calls = 0
+    real = v._verify  # noqa: SLF001
+
+    async def counting(token):
+        nonlocal calls
+        calls += 1
+        return await real(token)
+
+    v._verify = counting  # noqa: SLF001
+    a, b, c = (mint(SECRET, "HS256", claims(sub=s, ttl=2)) for s in ("a", "b", "c"))
+    for _ in range(3):
+        assert (await v.verify(a)).user_id == "a"
+    assert calls == 1, "a token seen again is not verified again"
+    await v.verify(b)
+    await v.verify(c)  # evicts a (two entries at most)
+    await v.verify(a)
+    assert calls == 4
+    await asyncio.sleep(2.2)  # past the tokens' exp: the cache does not outlive it
+    with pytest.raises(TokenInvalid):
+        await v.verify(a)
+    with pytest.raises(TokenInvalid):
+        await v.verify(a)
+    assert calls == 6, "refusals are never cached"

@@ -4,6 +4,9 @@ a signature failed in detail beyond a short reason code (logged by callers witho
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +50,9 @@ class TokenVerifier:
         issuer: str | None = None,
         max_token_seconds: int = 86400,
         leeway_seconds: int = 10,
+        cache_entries: int = 10_000,
+        cache_seconds: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._secret = secret
         self._public = public_key
@@ -55,6 +61,13 @@ class TokenVerifier:
         self._issuer = issuer
         self._max_lifetime = max_token_seconds
         self._leeway = leeway_seconds
+        # Tokens already verified (a user sends many prompts with one token): bounded, and an entry lives
+        # at most cache_seconds and never past the token's exp, so a key removed from a JWKS stops being
+        # trusted within that time. Only successes are cached.
+        self._cache: OrderedDict[str, tuple[float, Identity]] = OrderedDict()
+        self._cache_entries = cache_entries
+        self._cache_seconds = cache_seconds
+        self._clock = clock
         self._options: Any = {
             "require": REQUIRED_CLAIMS + (["aud"] if audience else []) + (["iss"] if issuer else []),
             "verify_aud": audience is not None,
@@ -74,6 +87,20 @@ class TokenVerifier:
     async def verify(self, token: str | None) -> Identity:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise TokenInvalid("missing" if not token else "too_long")
+        now = self._clock()
+        cached = self._cache.get(token)
+        if cached is not None:
+            if cached[0] > now:
+                return cached[1]
+            del self._cache[token]
+        identity = await self._verify(token)
+        if self._cache_entries > 0:
+            self._cache[token] = (min(now + self._cache_seconds, identity.expires_at + self._leeway), identity)
+            if len(self._cache) > self._cache_entries:
+                self._cache.popitem(last=False)
+        return identity
+
+    async def _verify(self, token: str) -> Identity:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
