@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -31,6 +32,7 @@ MODELS = {
 }
 MODES = ["disabled", "prefer", "require"]
 SYSTEM_KEYS = {p: f"sys-{RUN}-{p}" for p in PROVIDERS}
+TEST_PRICES = Path(__file__).with_name("test_prices.toml")  # prices the made-up models of these tests
 
 
 class TopicWatch:
@@ -110,7 +112,7 @@ def worker_settings(
         retry_max_delay_seconds=0.2,
         provider_timeout_seconds=2.0,
         dedupe_window_seconds=300,
-        **overrides,
+        **{"price_overrides": TEST_PRICES, **overrides},
     )
 
 

@@ -98,7 +98,7 @@ async def main() -> None:
                 "messages": [{"role": "user", "content": "Say hello"}],
                 **fields,
             }
-            waiters.append((label, await client.submit(request, request_keys=request_keys)))
+            waiters.append((label, await client.submit(request, request_keys=request_keys, user_token=token)))
         for label, waiter in waiters:
             response = await asyncio.wait_for(waiter, 60)
             print(
