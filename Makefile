@@ -39,15 +39,18 @@ run: up ## the main job: stack, services and a demo round trip
 demo:
 	@$(PY) -m byok_client.demo
 
-test: install ## every test against the real stack, which it starts and stops itself
+test: lint ## lint, then every test against the real stack, which it starts and stops itself
 	@infra/local/test.sh
 
 test-unit: install
 	@$(PY) -m pytest -q tests/unit
 
-lint: install
-	@$(PY) -m ruff check libs services tests bench
+LINT_PATHS := libs services tests bench infra
+lint: install ## ruff check, ruff format --check, mypy
+	@$(PY) -m ruff check $(LINT_PATHS)
+	@$(PY) -m ruff format --check --quiet $(LINT_PATHS)
 	@$(PY) -m mypy libs/events/src libs/core/src libs/client/src services/keyvault/src services/inference/src services/billing/src
+	@echo "[make] lint clean"
 
 bench: install ## benchmarks that print their figures (start the stack first: make stack-up)
 	@infra/local/bench.sh

@@ -242,8 +242,7 @@ def wait_topics_ready(conn: Conn, names: list[str], deadline: float) -> dict[str
     while True:
         md = metadata(conn, names)
         ready = all(
-            t in md.topics and md.topics[t][0] == 0 and md.topics[t][1] and min(md.topics[t][1]) >= 0
-            for t in names
+            t in md.topics and md.topics[t][0] == 0 and md.topics[t][1] and min(md.topics[t][1]) >= 0 for t in names
         )
         if ready or time.monotonic() >= deadline:
             return md.topics
