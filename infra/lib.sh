@@ -16,7 +16,7 @@ need_venv() { [[ -x "$PY" ]] || die "no Python workspace at $REPO/.venv: run 'ma
 running_pid() { # pidfile cmdline-pattern -> prints the pid when that process is alive and matches
   local pid
   [[ -f "$1" ]] || return 1
-  pid="$(cat "$1" 2>/dev/null || true)"
+  pid="$(head -n 1 "$1" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" || return 1 # a recycled pid is not ours
   echo "$pid"
@@ -54,4 +54,9 @@ free_port() { # a port the kernel says is free now
 
 preferred_port() { # port -> that port when free, else a free one
   if port_free "$1"; then echo "$1"; else free_port; fi
+}
+
+only_env() { # names...: unset every exported variable but these (call in the subshell that then execs)
+  local name keep=" PATH HOME LANG TZ TMPDIR $* "
+  for name in $(compgen -e); do [[ $keep == *" $name "* ]] || unset "$name" 2>/dev/null || true; done
 }

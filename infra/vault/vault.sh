@@ -34,7 +34,7 @@ launch() { # addr ready-regex command... : start the server in its own session, 
   shift 2
   mkdir -p "$BYOK_RUN_DIR"
   printf '\n=== %s: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOG_FILE"
-  (unset VAULT_TOKEN VAULT_ADDR && exec setsid "$@" >>"$LOG_FILE" 2>&1 </dev/null) &
+  (only_env VAULT_DEV_ROOT_TOKEN_ID && exec setsid "$@" >>"$LOG_FILE" 2>&1 </dev/null) &
   pid=$!
   echo "$pid" >"$PID_FILE"
   until [[ "$(health "$addr")" =~ $want ]]; do
