@@ -64,6 +64,10 @@ cmd_up() {
   need_venv
   mkdir -p "$BYOK_RUN_DIR" "$BYOK_CACHE_DIR"
   rm -f "$BYOK_RUN_DIR/stack.env"
+  # What is given is checked first, so that a wrong address fails before anything starts.
+  [[ -z "${BYOK_KAFKA_BOOTSTRAP:-}" ]] || use_kafka
+  [[ -z "${BYOK_VAULT_ADDR:-}" ]] || use_vault
+  [[ -z "${BYOK_DATABASE_URL:-}" ]] || use_database
   # Local servers start in parallel (Vault may need a build of several minutes on a cold cache).
   if [[ -z "${BYOK_KAFKA_BOOTSTRAP:-}" ]]; then in_background kafka "$KAFKA" start "$@"; started+=(kafka); fi
   if [[ -z "${BYOK_DATABASE_URL:-}" ]]; then in_background postgres "$PG" start; started+=(postgres); fi
@@ -73,13 +77,9 @@ cmd_up() {
     "$VAULT" start-dev
     "$PY" "$INFRA/vault/bootstrap.py" bootstrap
     started+=(vault)
-  else
-    use_vault
   fi
-  if [[ -n "${BYOK_DATABASE_URL:-}" ]]; then use_database; else wait_for postgres; fi
-  if [[ -n "${BYOK_KAFKA_BOOTSTRAP:-}" ]]; then
-    use_kafka
-  else
+  [[ -n "${BYOK_DATABASE_URL:-}" ]] || wait_for postgres
+  if [[ -z "${BYOK_KAFKA_BOOTSTRAP:-}" ]]; then
     wait_for kafka
     "$KAFKA" create-topics
   fi
