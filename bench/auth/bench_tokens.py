@@ -82,7 +82,7 @@ async def main(n: int) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         jwks = JwksKeys(f"http://127.0.0.1:{port}/jwks")
         await _measure("ES256 (JWKS)", TokenAuthority(TokenVerifier(jwks=jwks)), _tokens(p256, "ES256", n, kid="k1"))

@@ -33,9 +33,7 @@ class FakeKeyStore:
             raise KeyStoreUnavailable("down")
         return (scope, tenant_id, user_id if scope == "user" else None, provider.value) in self.keys
 
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         self.reads += 1
         if self.down:
             raise KeyStoreUnavailable("down")

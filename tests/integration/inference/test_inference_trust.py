@@ -226,7 +226,7 @@ async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
     probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None)
     await probe.start()
     try:
-        cluster = await probe._client.fetch_all_metadata()  # noqa: SLF001
+        cluster = await probe._client.fetch_all_metadata()
         partitions = [TopicPartition(t, p) for t in topics.ALL_TOPICS for p in cluster.partitions_for_topic(t) or ()]
         start = await probe.end_offsets(partitions)
     finally:

@@ -28,7 +28,7 @@ class Idp:
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        port = site._server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
         return self
 
@@ -136,7 +136,7 @@ async def test_hostile_keys_in_the_set_are_ignored(idp):
     good = private_key("ES256")
     weak = __import__("cryptography.hazmat.primitives.asymmetric.rsa", fromlist=["rsa"]).generate_private_key(
         public_exponent=65537,
-        key_size=1024,  # noqa: S505 - the weak key under test
+        key_size=1024,
     )
     import base64
 

@@ -185,14 +185,14 @@ async def test_build_verifier_from_settings(keys):
 async def test_verified_tokens_are_cached_bounded_and_not_past_their_time():
     v = TokenVerifier(secret=SECRET, cache_entries=2, cache_seconds=60, leeway_seconds=0)
     calls = 0
-    real = v._verify  # noqa: SLF001
+    real = v._verify
 
     async def counting(token):
         nonlocal calls
         calls += 1
         return await real(token)
 
-    v._verify = counting  # noqa: SLF001
+    v._verify = counting
     a, b, c = (mint(SECRET, "HS256", claims(sub=s, ttl=2)) for s in ("a", "b", "c"))
     for _ in range(3):
         assert (await v.verify(a)).user_id == "a"

@@ -51,11 +51,11 @@ def test_the_follower_records_the_tenant_from_the_header_or_the_body() -> None:
     answered = AnsweredLru()
     follower = StateFollower(None, answered=answered, budgets=BudgetBlocks(), evict=lambda *_: None)  # type: ignore[arg-type]
     body = json.dumps({"request_id": "r1", "tenant_id": "body-tenant", "status": "completed"}).encode()
-    follower._apply(  # noqa: SLF001
+    follower._apply(
         topics.PROMPT_RESPONSES, Record(body, b"r1", [("byok-status", b"completed"), ("byok-tenant", b"hdr-tenant")])
     )
-    follower._apply(topics.PROMPT_RESPONSES, Record(body, b"r2", []))  # noqa: SLF001 - another producer's record
-    follower._apply(  # noqa: SLF001
+    follower._apply(topics.PROMPT_RESPONSES, Record(body, b"r2", []))
+    follower._apply(
         topics.PROMPT_RESPONSES, Record(body, b"r3", [("byok-status", b"delta"), ("byok-tenant", b"hdr-tenant")])
     )
     assert ("hdr-tenant", "r1") in answered and ("body-tenant", "r2") in answered

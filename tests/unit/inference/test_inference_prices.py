@@ -51,9 +51,7 @@ async def test_a_user_side_key_may_use_an_unpriced_model() -> None:
 
 async def test_an_override_prices_the_model() -> None:
     h = make_harness()
-    h.deps.prices = Pricer(
-        OverrideBook([PriceOverride("openai", UNPRICED, None, Decimal("1"), Decimal("2"))])
-    )
+    h.deps.prices = Pricer(OverrideBook([PriceOverride("openai", UNPRICED, None, Decimal("1"), Decimal("2"))]))
     h.keys.put("system", "*", None, "openai", "system-openai-key")
     await handle_prompt(prompt(UNPRICED), h.deps)
     [answer] = h.publisher.finals()

@@ -58,8 +58,6 @@ def usage_event_id(tenant_id: str, request_id: str) -> str:
     return str(uuid.uuid5(USAGE_NAMESPACE, json.dumps(["usage", tenant_id, request_id])))
 
 
-
-
 @dataclass
 class Deps:
     keys: KeyStore

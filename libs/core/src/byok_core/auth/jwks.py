@@ -82,7 +82,7 @@ class JwksKeys:
         try:
             raw = await self._fetch()
             keys = parse_jwks(raw)
-        except Exception as exc:  # noqa: BLE001 - a bad or unreachable JWKS keeps the keys we have
+        except Exception as exc:
             log.warning("JWKS refresh failed; keeping %d known keys (%s)", len(self._keys), type(exc).__name__)
             return
         self._keys = keys

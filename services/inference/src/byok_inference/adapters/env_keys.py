@@ -20,9 +20,7 @@ class EnvKeyStore:
     async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
         return scope == "system" and bool(self._keys.get(provider.value))
 
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         if scope != "system":
             return None
         key = self._keys.get(provider.value)
