@@ -24,6 +24,7 @@ from inference_itest_support import (
     RUN,
     SYSTEM_KEYS,
     TopicWatch,
+    expected_system_key,
     finals,
     prompt,
     put_key,
@@ -117,7 +118,12 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
         "org-none": ("claude-sonnet-4-5", None, "unauthorized", None),
         "org-valid": ("claude-sonnet-4-5", user_token("u1", tenant), "completed", org_key),
         # no stored key for this provider: the system key needs no token
-        "system": ("gemini-2.5-flash", None, "completed", SYSTEM_KEYS["gemini"]),
+        "system": (
+            "gemini-2.5-flash",
+            None,
+            "completed",
+            expected_system_key(vault_root, "gemini", SYSTEM_KEYS["gemini"]),
+        ),
     }
     try:
         for suffix, (model, token, _, _) in cases.items():
@@ -139,6 +145,40 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
     finally:
         vault_root.kv_destroy(user_key_path(tenant, "u1", "openai"))
         vault_root.kv_destroy(org_key_path(tenant, "anthropic"))
+
+
+async def test_without_a_token_a_deleted_or_rejected_stored_key_does_not_block_the_system_key(
+    fake_providers: RunningFakeProviders,
+    vault_root: VaultClient,
+    producer: AIOKafkaProducer,
+    responses: TopicWatch,
+    worker: Worker,
+) -> None:
+    """Such a key would not have been used (it counts as absent), so the prompt needs no token: the worker
+    learns this from Vault's metadata alone."""
+    tenant = f"gone{RUN}"
+    deleted, rejected = user_key_path(tenant, "u1", "openai"), org_key_path(tenant, "openai")
+    put_key(vault_root, deleted, f"deleted-{RUN}")
+    put_key(vault_root, rejected, f"rejected-{RUN}")
+    mount = vault_root.kv_mount
+    vault_root.call(lambda c: c.secrets.kv.v2.delete_latest_version_of_secret(path=deleted, mount_point=mount))
+    vault_root.call(
+        lambda c: c.secrets.kv.v2.update_metadata(
+            path=rejected, custom_metadata={"invalid_version": "1"}, mount_point=mount
+        )
+    )
+    rid = f"{RUN}-gone"
+    try:
+        await send_with(producer, prompt(rid, tenant, "gpt-4.1"), None)
+        await responses.wait_for(lambda _: bool(finals(responses, rid)))
+        [final] = finals(responses, rid)
+        assert final["status"] == "completed" and final["key_source"] == "system", final
+        assert [c.api_key for c in fake_providers.server.book.find(contains=f"<{rid}>")] == [
+            expected_system_key(vault_root, "openai", SYSTEM_KEYS["openai"])
+        ]
+    finally:
+        vault_root.kv_destroy(deleted)
+        vault_root.kv_destroy(rejected)
 
 
 async def test_tenant_b_reusing_tenant_as_request_id_is_answered(

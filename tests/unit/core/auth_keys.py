@@ -50,7 +50,7 @@ def public_jwk(key: Any, kid: str, algorithm: str | None = None) -> dict[str, An
     return jwk
 
 
-def claims(sub: str = "u1", tenant: str = "t1", role: str = "member", ttl: int = 300, **extra: Any) -> dict[str, Any]:
+def claims(sub: str = "u1", tenant: str = "t1", role: str = "member", ttl: int = 7200, **extra: Any) -> dict[str, Any]:
     now = int(time.time())
     return {"sub": sub, "tenant": tenant, "role": role, "iat": now, "exp": now + ttl, **extra}
 

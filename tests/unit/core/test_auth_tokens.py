@@ -87,8 +87,8 @@ async def test_none_is_never_accepted(keys):
         ({k: v for k, v in claims().items() if k != "role"}, "rejected"),
         (claims(ttl=-60), "expired"),
         (claims(ttl=86_401), "lifetime"),
-        ({**claims(), "iat": int(time.time()) + 600, "exp": int(time.time()) + 900}, "rejected"),  # issued later
-        ({**claims(), "exp": int(time.time()) + 60.5}, "claims"),
+        ({**claims(), "iat": int(time.time()) + 7200, "exp": int(time.time()) + 7500}, "rejected"),  # issued later
+        ({**claims(), "exp": int(time.time()) + 7200.5}, "claims"),
         (claims(role="owner"), "claims"),
         (claims(sub="a/b"), "claims"),
         (claims(tenant=".."), "claims"),
@@ -176,7 +176,7 @@ def test_settings_in_prod():
 async def test_build_verifier_from_settings(keys):
     verifier = build_verifier(AuthSettings(jwt_public_key=public_pem(keys["ES256"]), max_token_seconds=600))
     assert verifier.algorithms == ("ES256",)
-    assert (await verifier.verify(mint(keys["ES256"], "ES256"))).user_id == "u1"
+    assert (await verifier.verify(mint(keys["ES256"], "ES256", claims(ttl=300)))).user_id == "u1"
     with pytest.raises(TokenInvalid):
         await verifier.verify(mint(keys["ES256"], "ES256", claims(ttl=900)))
     assert build_verifier(AuthSettings(), fallback_secret=SECRET).algorithms == ("HS256",)

@@ -37,22 +37,23 @@ async def test_valid_token():
         "Bearer " + make_token(sub="a/b"),
         "Bearer " + make_token(tenant=".."),
         "Bearer " + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member"}, SECRET, algorithm="HS256"),
-        "Bearer " + jwt.encode({"sub": "u1", "role": "member", "iat": NOW, "exp": NOW + 60}, SECRET, algorithm="HS256"),
-        "Bearer " + jwt.encode({"sub": 5, "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 60}, SECRET),
+        "Bearer "
+        + jwt.encode({"sub": "u1", "role": "member", "iat": NOW, "exp": NOW + 3600}, SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": 5, "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 3600}, SECRET),
         "Bearer "
         + jwt.encode(
-            {"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 60},
+            {"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 3600},
             SECRET,
             algorithm="HS512",
         ),
         "Bearer "
         + jwt.encode(
-            {"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 60},
+            {"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 3600},
             None,
             algorithm="none",
         ),
         # no iat (required now), and a lifetime above the 24 h cap
-        "Bearer " + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member", "exp": NOW + 60}, SECRET),
+        "Bearer " + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member", "exp": NOW + 3600}, SECRET),
         "Bearer "
         + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 90_000}, SECRET),
     ],

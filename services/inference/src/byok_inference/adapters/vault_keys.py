@@ -38,14 +38,7 @@ class VaultKeyStore:
             metadata = await asyncio.to_thread(self._vault.kv_metadata, path)
         except VaultError as exc:
             raise KeyStoreUnavailable(type(exc).__name__) from None
-        if not metadata or not metadata.get("current_version"):
-            return False
-        current = str(metadata["current_version"])
-        version = (metadata.get("versions") or {}).get(current) or {}
-        if version.get("destroyed") or version.get("deletion_time"):
-            return False
-        custom = metadata.get("custom_metadata") or {}
-        return custom.get("invalid_version") != current
+        return _exists_in(metadata)
 
     async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         try:
@@ -67,6 +60,18 @@ class VaultKeyStore:
         if key is None and scope == "system" and provider.value in self._env_system:
             return StoredKey(self._env_system[provider.value])
         return key
+
+
+def _exists_in(metadata: dict[str, Any] | None) -> bool:
+    """A current version that is neither deleted, destroyed, nor the version marked invalid."""
+    if not metadata or not metadata.get("current_version"):
+        return False
+    current = str(metadata["current_version"])
+    version = (metadata.get("versions") or {}).get(current) or {}
+    if version.get("destroyed") or version.get("deletion_time"):
+        return False
+    custom = metadata.get("custom_metadata") or {}
+    return bool(custom.get("invalid_version") != current)
 
 
 def _path(scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> str | None:
