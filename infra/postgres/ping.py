@@ -15,6 +15,5 @@ try:
     with engine.connect() as connection:
         connection.execute(sqlalchemy.text("SELECT 1"))
 except sqlalchemy.exc.SQLAlchemyError as error:
-    sys.exit(
-        f"{url.render_as_string(hide_password=True)} does not answer: {type(getattr(error, 'orig', None) or error).__name__}"
-    )
+    cause = type(getattr(error, "orig", None) or error).__name__
+    sys.exit(f"{url.render_as_string(hide_password=True)} does not answer: {cause}")
