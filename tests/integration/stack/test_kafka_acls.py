@@ -1,17 +1,22 @@
-"""SASL mode (`kafka.sh start --sasl`): SCRAM-SHA-512, the StandardAuthorizer and the contract's ACL table.
+"""SASL mode (`stack.sh up --sasl`): SCRAM-SHA-512, the StandardAuthorizer and the contract's ACL table.
 
 Every principal of .run/clients/*.env tries to write and to read every topic; the broker allows exactly what the
-table in the contract ("Who may spend a key") says and refuses the rest with its own authorization errors.
+table in the contract ("Who may spend a key") says and refuses the rest with its own authorization errors;
+the services, each on its own principal, still answer a prompt and charge for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,6 @@ from byok_events import topics
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-KAFKA_SH = REPO / "infra/kafka/kafka.sh"
 REQUESTS, RESPONSES, USAGE = topics.PROMPT_REQUESTS, topics.PROMPT_RESPONSES, topics.USAGE_EVENTS
 CHARGES, ALERTS, KEYS, DLQ = topics.BILLING_CHARGES, topics.BILLING_ALERTS, topics.KEY_EVENTS, topics.DLQ
 ALL = (REQUESTS, RESPONSES, USAGE, CHARGES, ALERTS, KEYS, DLQ)
@@ -42,22 +46,31 @@ TABLE = {
 }
 
 
-def _kafka(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BYOK_")} | {"BYOK_RUN_DIR": str(run_dir)}
-    return subprocess.run([KAFKA_SH, *args], env=env, capture_output=True, text=True, timeout=240)
+def _run(script: str, run_dir: Path, *args: str, **given: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BYOK_")} | {"BYOK_RUN_DIR": str(run_dir)} | given
+    return subprocess.run([REPO / script, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
-def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sasl_stack(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A second stack whose Kafka runs in SASL mode (Vault and PostgreSQL: the first stack's), and its services."""
     run_dir = tmp_path_factory.mktemp("sasl-run")
+    given = {k: stack_env[k] for k in ("BYOK_VAULT_ADDR", "BYOK_VAULT_ROOT_TOKEN", "BYOK_DATABASE_URL")}
     try:
-        started = _kafka(run_dir, "start", "--sasl")
-        assert started.returncode == 0, started.stderr[-3000:]
-        created = _kafka(run_dir, "create-topics")
-        assert created.returncode == 0, created.stderr[-3000:]
-        yield run_dir / "clients"
+        up = _run("infra/local/stack.sh", run_dir, "up", "--sasl", **given)
+        assert up.returncode == 0, up.stderr[-3000:]
+        assert "ACL bindings in place" in up.stderr
+        services = _run("infra/local/services.sh", run_dir, "up")
+        assert services.returncode == 0, services.stderr[-3000:]
+        yield run_dir
     finally:
-        assert _kafka(run_dir, "stop").returncode == 0
+        assert _run("infra/local/services.sh", run_dir, "down").returncode == 0
+        assert _run("infra/local/stack.sh", run_dir, "down").returncode == 0
+
+
+@pytest.fixture(scope="module")
+def clients(sasl_stack: Path) -> Path:
+    return sasl_stack / "clients"
 
 
 def _options(clients: Path, name: str, **overrides: str) -> dict[str, Any]:
@@ -148,3 +161,47 @@ async def test_a_wrong_password_is_refused(clients: Path) -> None:
     with pytest.raises(KafkaError):
         await producer.start()
     await producer.stop()
+
+
+async def test_a_prompt_round_trip_with_every_service_on_its_own_principal(sasl_stack: Path) -> None:
+    clients, request_id = sasl_stack / "clients", uuid.uuid4().hex
+    for service in ("keyvault", "inference", "billing"):
+        environ = (sasl_stack / "env" / f"{service}.env").read_text()
+        assert f"BYOK_KAFKA_SASL_USERNAME=byok-{service}" in environ
+    responses = AIOKafkaConsumer(RESPONSES, **_options(clients, "producer"), group_id=f"producer-{request_id[:8]}")
+    charges = AIOKafkaConsumer(CHARGES, **_options(clients, "analyst"), group_id=f"analyst-{request_id[:8]}")
+    tenant = f"sasl-{request_id[:8]}"
+    found: dict[str, list[dict[str, Any]]] = {"response": [], "charge": []}
+    try:
+        for consumer in (responses, charges):
+            await consumer.start()
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=100)
+            for partition in consumer.assignment():
+                await consumer.position(partition)
+        request = {
+            "schema": "byok.prompt.request/v1",
+            "request_id": request_id,
+            "tenant_id": tenant,
+            "user_id": "u_1",
+            "model": "gpt-4.1",
+            "messages": [{"role": "user", "content": "Say hello"}],
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        producer = AIOKafkaProducer(**_options(clients, "producer"), acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            await producer.send_and_wait(REQUESTS, json.dumps(request).encode(), key=request_id.encode())
+        finally:
+            await producer.stop()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (found["charge"] and found["response"]):
+            for name, consumer in (("response", responses), ("charge", charges)):
+                for records in (await consumer.getmany(timeout_ms=100)).values():
+                    values = (json.loads(record.value) for record in records)
+                    found[name] += [v for v in values if v.get("tenant_id") == tenant]
+    finally:
+        await responses.stop()
+        await charges.stop()
+    assert [r["status"] for r in found["response"]] == ["completed"]
+    assert len(found["charge"]) == 1 and Decimal(found["charge"][0]["charge"]) > 0
