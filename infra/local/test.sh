@@ -6,6 +6,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 cd "$REPO"
 export BYOK_RUN_DIR="${BYOK_RUN_DIR:-$REPO/.run}"
 t0=$(date +%s)
+infra/browser/install.sh || { echo "[test] Chromium for tests/browser did not install" >&2; exit 1; }
 
 # Leave a stack that was already running (make up) as it is; stop only what this run started.
 started_here=0
