@@ -9,7 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 from page_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, KeysPage, Recorder, Running, running_service, settings_for
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
+
+# The machine is shared and small: give the page time rather than fail on a busy moment.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +39,7 @@ async def kv(stack_env, tmp_path_factory) -> AsyncIterator[Running]:
 @pytest.fixture
 async def keys_page(browser: Browser, kv: Running) -> AsyncIterator[KeysPage]:
     context = await browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="UTC")
+    context.set_default_timeout(30_000)
     page = await context.new_page()
     recorder = Recorder()
     recorder.attach(page)

@@ -91,6 +91,7 @@ async def test_add_replace_list_and_remove_after_confirming(keys_page: KeysPage,
     await expect(dialog).to_be_visible()
     await expect(dialog).to_contain_text("Remove your Anthropic key?")
     await expect(dialog).to_contain_text(fingerprint(second))
+    await expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice first
     await dialog.get_by_role("button", name="Cancel").click()
     await expect(dialog).to_be_hidden()
     await expect(row).to_have_count(1)

@@ -9,7 +9,9 @@ const state = { token: null, claims: null, keys: [], formats: null, removing: nu
 
 const $ = (id) => document.getElementById(id);
 const embedOrigins = (document.querySelector('meta[name="byok-embed-origins"]')?.content || "")
-  .split(/\s+/).filter(Boolean);
+  .split(/\s+/)
+  .filter(Boolean)
+  .map((origin) => (origin === "'self'" ? window.location.origin : origin));
 const embedded = window.parent !== window && embedOrigins.length > 0;
 
 // ---- the format check, the same rules as the service's (served at keys/formats.json) ----
