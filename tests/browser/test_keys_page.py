@@ -124,11 +124,15 @@ async def test_a_bad_format_is_shown_inline_and_nothing_is_sent(keys_page: KeysP
     calls_before = len(kp.recorder.api_calls())
     field, error = kp.page.get_by_label("API key"), kp.page.locator("#api-key-error")
     cases = [
-        ("anthropic", "sk-proj-" + "a" * 50, "An Anthropic key starts with sk-ant-."),
-        ("anthropic", "sk-ant-short", "An Anthropic key has at least 40 characters."),
-        ("openai", "sk-proj-" + "a" * 20 + " " + "b" * 20, "no spaces"),
-        ("gemini", "AIza" + "x" * 40, "A Google Gemini key has at most 39 characters."),
         ("openrouter", "", "Paste the key first."),
+        ("anthropic", "sk-ant-short", "Too short: an Anthropic key has at least 40 characters."),
+        ("openai", "sk-proj-" + "a" * 20 + " " + "b" * 20, "remove spaces"),
+        ("gemini", "AIza" + "x" * 40, "Too long: a Google Gemini key has at most 39 characters."),
+        (
+            "anthropic",
+            "sk-proj-" + "a" * 50,
+            "This does not look like an Anthropic key. An Anthropic key starts with sk-ant-;",
+        ),
     ]
     for provider, bad, message in cases:
         await kp.page.get_by_label("Provider").select_option(provider)
@@ -149,6 +153,22 @@ async def test_a_bad_format_is_shown_inline_and_nothing_is_sent(keys_page: KeysP
     await kp.recorder.settle()
     assert len(kp.recorder.api_calls()) == calls_before
     assert kp.recorder.api_calls("POST") == []
+
+
+async def test_without_the_format_rules_the_services_refusal_is_shown_inline(keys_page: KeysPage, unique_id):
+    kp = keys_page
+    await kp.page.route("**/keys/formats.json", lambda route: route.abort())
+    await kp.open()
+    await kp.sign_in(bearer_token("u1", f"t-{unique_id}"))
+    await kp.page.get_by_label("API key").fill("sk-proj-" + "a" * 50)
+    async with kp.page.expect_response(lambda r: r.request.method == "POST") as answer:
+        await kp.page.locator("#save").click()
+    assert (await answer.value).status == 422
+    await expect(kp.page.locator("#api-key-error")).to_have_text(
+        "This does not look like an Anthropic key. Check the provider you chose."
+    )
+    await expect(kp.page.get_by_label("API key")).to_have_attribute("aria-invalid", "true")
+    await expect(kp.page.locator("#alert")).to_be_hidden()
 
 
 async def test_the_page_checks_formats_by_the_services_rules(keys_page: KeysPage):

@@ -22,19 +22,22 @@ const ARTICLE = { anthropic: "An", openai: "An", gemini: "A", openrouter: "An" }
 function explain(provider, reason) {
   const fmt = state.formats?.providers?.[provider];
   const one = `${ARTICLE[provider] || "A"} ${providerName(provider)} key`;
+  const oneLower = one.replace(/^An? /, (article) => article.toLowerCase());
   switch (reason) {
     case "empty":
       return "Paste the key first.";
     case "too_long":
-      return fmt ? `${one} has at most ${fmt.maxLength} characters.` : "The key is too long.";
+      return fmt ? `Too long: ${oneLower} has at most ${fmt.maxLength} characters.` : "The key is too long.";
     case "invalid_characters":
-      return "A key has only letters, digits, '-' and '_': no spaces or other characters.";
+      return "A key has only letters, digits, '-' and '_': remove spaces and other characters.";
     case "wrong_prefix":
-      return fmt ? `${one} ${fmt.description}.` : `This is not ${one.toLowerCase()}.`;
+      return fmt
+        ? `This does not look like ${oneLower}. ${one} ${fmt.description}; check the provider you chose.`
+        : `This does not look like ${oneLower}. Check the provider you chose.`;
     case "too_short":
-      return fmt ? `${one} has at least ${fmt.minLength} characters.` : "The key is too short.";
+      return fmt ? `Too short: ${oneLower} has at least ${fmt.minLength} characters.` : "The key is too short.";
     default:
-      return `This is not ${one.replace(/^An? /, (a) => a.toLowerCase())}.`;
+      return `This does not look like ${oneLower}.`;
   }
 }
 
