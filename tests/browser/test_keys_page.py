@@ -6,11 +6,12 @@ import re
 import secrets
 
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from byok_core.fingerprint import fingerprint
 from byok_events import Provider
 from byok_keyvault.domain.formats import KeyFormatError, normalize_key
 from byok_keyvault.domain.models import KeyRef, Scope
-from page_support import API, NARROW, KeysPage, artifacts_dir, bearer_token
+from page_support import API, NARROW, KeysPage, Recorder, artifacts_dir, bearer_token
 from playwright.async_api import expect
 
 pytestmark = pytest.mark.integration
@@ -401,3 +402,47 @@ async def test_security_headers(api):
     assert (await api.get("/keys/", follow_redirects=False)).headers["location"] == "/keys"
     for answer in (await api.get(API), await api.get(API, headers=auth(bearer_token("u1", "t-h")))):
         assert answer.headers["cache-control"] == "no-store"
+
+
+async def test_no_accessibility_violations_found_by_axe(browser, kv, api, unique_id):
+    """axe-core on the sign-in form, the lists with a rejected key, an inline error and the confirmation."""
+    tenant = f"t-{unique_id}"
+    admin = bearer_token("alice", tenant, "admin")
+    for key_type, key, scope in [("anthropic", anthropic_key(), "user"), ("openai", openai_key(), "org")]:
+        assert (
+            await api.post(API, json={"keyType": key_type, "apiKey": key, "scope": scope}, headers=auth(admin))
+        ).status_code == 201
+    ref = KeyRef(tenant_id=tenant, scope=Scope.USER, provider=Provider.ANTHROPIC, user_id="alice")
+    assert await kv.service.store.mark_invalid(ref, 1)
+    # axe is injected by evaluate; the page's CSP (Trusted Types) would refuse axe's own DOM work
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    try:
+        kp = KeysPage(await context.new_page(), Recorder(), kv.url)
+        axe = Axe()
+        found: dict[str, list[str]] = {}
+
+        async def check(state: str) -> None:
+            results = await axe.run(kp.page, options={"resultTypes": ["violations"]})
+            found[state] = [f"{v['id']}: {len(v['nodes'])}" for v in results.response["violations"]]
+
+        await kp.open()
+        # axe does find things here: an input without a label is reported
+        await kp.page.evaluate("() => document.querySelector('main').append(document.createElement('input'))")
+        await check("unlabelled input")
+        assert any(v.startswith("label:") for v in found.pop("unlabelled input")), "axe did not run"
+        await kp.page.evaluate("() => document.querySelector('main > input:last-child').remove()")
+        await check("sign-in")
+        await kp.sign_in(admin)
+        await expect(kp.row("anthropic").locator(".badge")).to_have_text("Rejected")
+        await check("lists")
+        await kp.page.get_by_label("API key").fill("nope")
+        await kp.page.locator("#save").click()
+        await expect(kp.page.locator("#api-key-error")).not_to_be_empty()
+        await check("format error")
+        await kp.page.set_viewport_size(NARROW)
+        await check("narrow")
+        await kp.page.get_by_role("button", name="Remove the organisation's OpenAI key").click()
+        await check("confirmation")
+        assert found == {state: [] for state in found}, found
+    finally:
+        await context.close()
