@@ -31,7 +31,8 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture(scope="module")
 async def kv(stack_env, tmp_path_factory) -> AsyncIterator[Running]:
     group = f"byok-keyvault-page-{uuid.uuid4().hex[:10]}"
-    settings = settings_for(stack_env, str(tmp_path_factory.mktemp("kv-page")), group)
+    # no leeway, so a token can expire during a test without a long wait
+    settings = settings_for(stack_env, str(tmp_path_factory.mktemp("kv-page")), group, auth_jwt_leeway_seconds=0)
     async with running_service(settings) as running:
         yield running
 

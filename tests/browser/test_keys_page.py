@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+import time
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
@@ -310,8 +312,21 @@ async def test_the_token_is_held_in_memory_only(keys_page: KeysPage, unique_id):
     # an expired token: back to sign-in, with the reason
     await kp.page.get_by_label("Access token").fill(bearer_token("u1", f"t-{unique_id}", ttl=-120))
     await kp.page.get_by_role("button", name="Sign in").click()
-    await expect(kp.page.locator("#notice")).to_contain_text("Your session has ended")
+    await expect(kp.page.locator("#token-error")).to_have_text(
+        "The service refused this token: it is invalid or has expired."
+    )
+    await expect(kp.page.get_by_label("Access token")).to_have_attribute("aria-invalid", "true")
     await expect(kp.page.locator("#workspace")).to_be_hidden()
+    # a token that expires while the page is open: the next call is refused and the page says why
+    expires_at = time.time() + 6
+    await kp.sign_in(bearer_token("u1", f"t-{unique_id}", ttl=6))
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 1.5)
+    await kp.save_key("anthropic", anthropic_key())
+    await expect(kp.page.locator("#notice")).to_have_text(
+        "Your session has ended (the token is invalid or has expired). Sign in again."
+    )
+    await expect(kp.page.locator("#sign-in")).to_be_visible()
+    await expect(kp.page.get_by_label("API key")).to_have_value("")  # the unsent key is not kept
     # signing out forgets the token: the next action needs a new one
     await kp.sign_in(bearer_token("u1", f"t-{unique_id}"))
     await kp.page.get_by_role("button", name="Sign out").click()

@@ -78,7 +78,9 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+// A 401 on any call ends the session (the token expired or was revoked), except while signing in,
+// where the sign-in form says so itself.
+async function api(method, path, body, { signingIn = false } = {}) {
   const headers = { Authorization: `Bearer ${state.token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -100,6 +102,7 @@ async function api(method, path, body) {
   } catch {
     data = null;
   }
+  if (response.status === 401 && !signingIn) sessionEnded();
   if (!response.ok) {
     const error = data?.error || {};
     throw new ApiError(
@@ -134,13 +137,15 @@ async function signIn(token) {
   state.token = token;
   state.claims = claims;
   try {
-    await loadKeys();
+    await loadKeys({ signingIn: true });
   } catch (error) {
-    if (error.status !== 401) {
-      state.token = null;
-      state.claims = null;
-      showFieldError("token", error.message);
-    }
+    state.token = null;
+    state.claims = null;
+    showFieldError(
+      "token",
+      error.status === 401 ? "The service refused this token: it is invalid or has expired." : error.message,
+    );
+    $("token").focus();
     return false;
   }
   $("token").value = "";
@@ -171,7 +176,6 @@ function signOut(message) {
   $("sign-in-waiting").hidden = true;
   showAlert("");
   notify(message || "You are signed out.");
-  if (embedded) postToParent({ type: "byok-keys:signed-out" });
   $("token").focus();
 }
 
@@ -181,17 +185,15 @@ function postToParent(message) {
 
 // ---- the lists ----
 
-async function loadKeys() {
-  try {
-    const data = await api("GET", API);
-    state.keys = Array.isArray(data?.keys) ? data.keys : [];
-  } catch (error) {
-    if (error.status === 401) {
-      signOut("Your session has ended (the token is invalid or has expired). Sign in again.");
-      if (embedded) postToParent({ type: "byok-keys:token-expired" });
-    }
-    throw error;
-  }
+function sessionEnded() {
+  if (!state.token) return;
+  signOut("Your session has ended (the token is invalid or has expired). Sign in again.");
+  if (embedded) postToParent({ type: "byok-keys:token-expired" });
+}
+
+async function loadKeys({ signingIn = false } = {}) {
+  const data = await api("GET", API, undefined, { signingIn });
+  state.keys = Array.isArray(data?.keys) ? data.keys : [];
   renderKeys();
   updateEditor();
 }
@@ -461,7 +463,10 @@ function start() {
     }
     await signIn(token);
   });
-  $("sign-out").addEventListener("click", () => signOut());
+  $("sign-out").addEventListener("click", () => {
+    signOut();
+    if (embedded) postToParent({ type: "byok-keys:signed-out" });
+  });
   $("key-form").addEventListener("submit", saveKey);
   $("provider").addEventListener("change", () => {
     showFieldError("api-key", "");
