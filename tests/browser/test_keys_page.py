@@ -264,6 +264,15 @@ async def test_an_admin_manages_the_tenants_org_keys(keys_page: KeysPage, api, u
     await expect(kp.row("openai", "org")).to_have_count(0)
     await expect(kp.row("anthropic", "user")).to_have_count(1)
     assert [k["scope"] for k in (await api.get(API, headers=auth(admin))).json()["keys"]] == ["user"]
+    await kp.save_key("openrouter", openrouter_key(), scope="org")
+    org_fingerprint = await kp.row("openrouter", "org").locator("td[data-label='Fingerprint']").inner_text()
+
+    # the next user of the same tab sees nothing of the admin's, not even in hidden markup
+    await kp.page.get_by_role("button", name="Sign out").click()
+    await kp.sign_in(bearer_token("m1", tenant))
+    await expect(kp.page.get_by_text("You have no keys yet")).to_be_visible()
+    text = await dom_and_inputs(kp)
+    assert fingerprint(own_key) not in text and org_fingerprint not in text and "boss" not in text
 
 
 async def test_the_key_is_never_in_traffic_dom_or_storage_after_saving(keys_page: KeysPage, unique_id):

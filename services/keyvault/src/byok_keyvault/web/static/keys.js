@@ -170,6 +170,13 @@ function signOut(message) {
   state.claims = null;
   state.keys = [];
   $("api-key").value = "";
+  for (const scope of ["user", "org"]) {
+    // nothing of this user's stays in the page for whoever signs in next
+    $(`${scope}-keys-table`).tBodies[0].replaceChildren();
+    $(`${scope}-keys-table`).hidden = true;
+  }
+  $("who-text").textContent = "";
+  $("replace-note").replaceChildren();
   $("workspace").hidden = true;
   $("who").hidden = true;
   $("sign-in").hidden = false;
