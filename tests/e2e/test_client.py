@@ -26,6 +26,7 @@ async def _records(bootstrap: str, topic: str, partitions: dict[int, int]) -> li
         found = []
         for tp in tps:
             consumer.seek(tp, partitions[tp.partition])
+
         async def behind() -> bool:
             return any([await consumer.position(tp) < ends[tp] for tp in tps])
 
@@ -51,14 +52,19 @@ async def _ends(bootstrap: str, topic: str) -> dict[int, int]:
 async def test_complete_returns_a_typed_response_on_the_reply_partition(services, tenant) -> None:
     bootstrap = services["BYOK_KAFKA_BOOTSTRAP"]
     before = await _ends(bootstrap, topics.PROMPT_RESPONSES)
-    async with ByokClient(kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id,
-                          metadata={"team": "search"}) as client:
+    async with ByokClient(
+        kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id, metadata={"team": "search"}
+    ) as client:
         response = await client.complete("gpt-4.1", "Say hello", max_tokens=50)
         partition = client.reply_partition
     assert isinstance(response, PromptResponse)
     assert response.status == "completed" and response.output_text and response.key_source == "system"
-    ours = [r for r in await _records(bootstrap, topics.PROMPT_RESPONSES, before) if r[1] == response.request_id.encode()]
-    assert ours and {p for p, *_ in ours} == {partition}, "every response event of the request is on the reply partition"
+    ours = [
+        r for r in await _records(bootstrap, topics.PROMPT_RESPONSES, before) if r[1] == response.request_id.encode()
+    ]
+    assert ours and {p for p, *_ in ours} == {partition}, (
+        "every response event of the request is on the reply partition"
+    )
 
 
 async def test_two_clients_read_only_their_own_partitions(services, tenant) -> None:
@@ -85,8 +91,11 @@ async def test_stream_yields_deltas_and_frees_them(services, tenant) -> None:
         assert client._replies._watching == {}, "nothing is kept once the stream is done"
         del delta  # the test's own reference to the last one
         gc.collect()
-        kept = [o for o in gc.get_objects() if isinstance(o, PromptResponse) and o.status == "delta"
-                and o.request_id == stream.request_id]
+        kept = [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, PromptResponse) and o.status == "delta" and o.request_id == stream.request_id
+        ]
         assert kept == [], "no delta is kept by the client once handed over"
 
 
@@ -94,12 +103,16 @@ async def test_user_api_keys_are_sealed_and_spent(services, tenant, fake) -> Non
     key = "AIzaSy" + uuid.uuid4().hex[:33]
     bootstrap = services["BYOK_KAFKA_BOOTSTRAP"]
     before = await _ends(bootstrap, topics.PROMPT_REQUESTS)
-    async with ByokClient(kafka=bootstrap, keyvault_url=services["BYOK_KEYVAULT_URL"],
-                          tenant_id=tenant.tenant_id, byok_mode="require") as client:
+    async with ByokClient(
+        kafka=bootstrap, keyvault_url=services["BYOK_KEYVAULT_URL"], tenant_id=tenant.tenant_id, byok_mode="require"
+    ) as client:
         response = await client.complete("gemini-2.5-flash", "hi", user_api_keys={"gemini": key})
     assert response.key_source == "request" and await fake.calls(api_key=key)
-    sent = [v for _, k, _, v in await _records(bootstrap, topics.PROMPT_REQUESTS, before)
-            if k == response.request_id.encode()]
+    sent = [
+        v
+        for _, k, _, v in await _records(bootstrap, topics.PROMPT_REQUESTS, before)
+        if k == response.request_id.encode()
+    ]
     assert len(sent) == 1 and key.encode() not in sent[0]
     assert json.loads(sent[0])["sealed_keys"]["gemini"].startswith("byok-seal-v1.")
 
@@ -118,12 +131,16 @@ async def test_timeout_and_user_token_header(services, tenant, fake) -> None:
     bootstrap = services["BYOK_KAFKA_BOOTSTRAP"]
     await fake.add_rules({"action": "ok", "model": "gpt-4.1-mini", "latency_ms": 3000, "times": 1})
     before = await _ends(bootstrap, topics.PROMPT_REQUESTS)
-    async with ByokClient(kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id,
-                          user_token=tenant.token) as client:
+    async with ByokClient(
+        kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id, user_token=tenant.token
+    ) as client:
         with pytest.raises(ResponseTimeout) as late:
             await client.complete("gpt-4.1-mini", "slow", timeout=0.5)
-    sent = [h for _, k, h, _ in await _records(bootstrap, topics.PROMPT_REQUESTS, before)
-            if k == late.value.request_id.encode()]
+    sent = [
+        h
+        for _, k, h, _ in await _records(bootstrap, topics.PROMPT_REQUESTS, before)
+        if k == late.value.request_id.encode()
+    ]
     assert sent == [{"byok-user-token": tenant.token.encode()}]
 
 

@@ -57,8 +57,14 @@ async def test_without_reply_partition_the_key_decides() -> None:
 
 async def test_an_invalid_request_is_answered_on_its_reply_partition() -> None:
     h = make_harness()
-    body = {"schema": "byok.prompt.request/v1", "request_id": "r1", "tenant_id": "t1", "model": "gpt-4.1",
-            "messages": [], "reply_partition": 5}
+    body = {
+        "schema": "byok.prompt.request/v1",
+        "request_id": "r1",
+        "tenant_id": "t1",
+        "model": "gpt-4.1",
+        "messages": [],
+        "reply_partition": 5,
+    }
     await PromptRecordHandler(h.deps)(Record(json.dumps(body).encode()))
     [failed] = h.publisher.responses
     assert failed.error is not None and failed.error.code == "invalid_request"
@@ -70,7 +76,13 @@ async def test_a_hostile_reply_partition_is_refused_or_ignored(bad: object) -> N
     with pytest.raises(ValidationError):
         PromptRequest.model_validate_json(json.dumps({**_request().model_dump(mode="json"), "reply_partition": bad}))
     h = make_harness()
-    body = {"schema": "byok.prompt.request/v1", "request_id": "r1", "tenant_id": "t1", "model": "gpt-4.1",
-            "messages": [{"role": "user", "content": "hi"}], "reply_partition": bad}
+    body = {
+        "schema": "byok.prompt.request/v1",
+        "request_id": "r1",
+        "tenant_id": "t1",
+        "model": "gpt-4.1",
+        "messages": [{"role": "user", "content": "hi"}],
+        "reply_partition": bad,
+    }
     await PromptRecordHandler(h.deps)(Record(json.dumps(body).encode()))
     assert h.publisher.reply_partitions == [None]  # refused as invalid_request, answered by key

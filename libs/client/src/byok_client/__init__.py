@@ -1,9 +1,9 @@
 """The byok producer client: publish prompts, get typed answers back, seal request keys.
 
-    from byok_client import ByokClient
+from byok_client import ByokClient
 
-    async with ByokClient(kafka="127.0.0.1:9092", tenant_id="acme", user_id="u_42") as client:
-        response = await client.complete("claude-sonnet-4-5", "Say hello")
+async with ByokClient(kafka="127.0.0.1:9092", tenant_id="acme", user_id="u_42") as client:
+    response = await client.complete("claude-sonnet-4-5", "Say hello")
 """
 
 from .client import ByokClient, ResponseStream

@@ -1,9 +1,9 @@
 """ByokClient: publish prompts to byok.prompt.requests and get their answers back, typed.
 
-    async with ByokClient(kafka="127.0.0.1:9092", tenant_id="acme", user_id="u_42") as client:
-        response = await client.complete("claude-sonnet-4-5", "Say hello")
-        async for delta in client.stream("gpt-4.1", "Tell a story"):
-            print(delta.output_text, end="")
+async with ByokClient(kafka="127.0.0.1:9092", tenant_id="acme", user_id="u_42") as client:
+    response = await client.complete("claude-sonnet-4-5", "Say hello")
+    async for delta in client.stream("gpt-4.1", "Tell a story"):
+        print(delta.output_text, end="")
 """
 
 from __future__ import annotations
@@ -132,8 +132,12 @@ class ByokClient:
         body = dict(request)
         model, messages = body.pop("model"), body.pop("messages")
         request_id, queue = await self._send(
-            model, messages, stream=bool(body.pop("stream", False)), user_api_keys=user_api_keys,
-            user_token=user_token, **body,
+            model,
+            messages,
+            stream=bool(body.pop("stream", False)),
+            user_api_keys=user_api_keys,
+            user_token=user_token,
+            **body,
         )
 
         async def final() -> PromptResponse:
@@ -247,14 +251,14 @@ class ResponseStream:
         return self.response.output_text or ""
 
 
-async def _next(queue: asyncio.Queue[Item], request_id: str, deadline: float, timeout: float) -> PromptResponse:
+async def _next(queue: asyncio.Queue[Item], request_id: str, deadline: float, seconds: float) -> PromptResponse:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise ResponseTimeout(request_id, timeout)
+        raise ResponseTimeout(request_id, seconds)
     try:
         item = await asyncio.wait_for(queue.get(), remaining)
     except TimeoutError:
-        raise ResponseTimeout(request_id, timeout) from None
+        raise ResponseTimeout(request_id, seconds) from None
     if isinstance(item, BaseException):
         raise item
     return item

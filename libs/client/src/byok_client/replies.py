@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from byok_events import PromptResponse, topics
@@ -21,7 +21,7 @@ from .config import KafkaConfig
 
 log = logging.getLogger("byok.client")
 
-Item = PromptResponse | BaseException
+Item: TypeAlias = PromptResponse | BaseException
 
 
 class ReplyReader:
