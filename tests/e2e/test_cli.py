@@ -78,20 +78,41 @@ async def test_prompt_plain_stream_require_and_key_env(services, tenant, fake) -
     assert plain.returncode == 0, plain.stderr
     assert "Say hello" in plain.stdout and "key=system" in plain.stderr
 
-    streamed = await byok(services, "prompt", "Tell a story", "-m", "claude-sonnet-4-5", "--stream", "--json",
-                          "--tenant", tenant.tenant_id)
+    streamed = await byok(
+        services,
+        "prompt",
+        "Tell a story",
+        "-m",
+        "claude-sonnet-4-5",
+        "--stream",
+        "--json",
+        "--tenant",
+        tenant.tenant_id,
+    )
     assert streamed.returncode == 0, streamed.stderr
     events = [json.loads(line) for line in streamed.stdout.splitlines()]
     assert [e["status"] for e in events][-1] == "completed" and events[0]["status"] == "delta"
     assert {e["tenant_id"] for e in events} == {tenant.tenant_id}
 
-    refused = await byok(services, "prompt", "hi", "-m", "gemini-2.5-flash", "--byok-mode", "require",
-                         BYOK_TOKEN=tenant.token)
+    refused = await byok(
+        services, "prompt", "hi", "-m", "gemini-2.5-flash", "--byok-mode", "require", BYOK_TOKEN=tenant.token
+    )
     assert refused.returncode == 1 and "byok_key_required" in refused.stderr
 
     key = "AIzaSy" + uuid.uuid4().hex[:33]
-    with_key = await byok(services, "prompt", "hi", "-m", "gemini-2.5-flash", "--byok-mode", "require",
-                          "--key-env", "GEMINI_API_KEY", BYOK_TOKEN=tenant.token, GEMINI_API_KEY=key)
+    with_key = await byok(
+        services,
+        "prompt",
+        "hi",
+        "-m",
+        "gemini-2.5-flash",
+        "--byok-mode",
+        "require",
+        "--key-env",
+        "GEMINI_API_KEY",
+        BYOK_TOKEN=tenant.token,
+        GEMINI_API_KEY=key,
+    )
     assert with_key.returncode == 0, with_key.stderr
     assert "key=request" in with_key.stderr and await fake.calls(api_key=key)
     assert key not in with_key.stdout + with_key.stderr
@@ -100,8 +121,9 @@ async def test_prompt_plain_stream_require_and_key_env(services, tenant, fake) -
     assert missing.returncode == 2 and "NOPE_KEY" in missing.stderr
     nobody = await byok(services, "prompt", "hi", "-m", "gpt-4.1")
     assert nobody.returncode == 2 and "--tenant" in nobody.stderr
-    no_kafka = await byok(services, "prompt", "hi", "-m", "gpt-4.1", "--tenant", "t", "--timeout", "5",
-                          BYOK_KAFKA_BOOTSTRAP="127.0.0.1:9")
+    no_kafka = await byok(
+        services, "prompt", "hi", "-m", "gpt-4.1", "--tenant", "t", "--timeout", "5", BYOK_KAFKA_BOOTSTRAP="127.0.0.1:9"
+    )
     assert no_kafka.returncode == 6 and "cannot reach Kafka" in no_kafka.stderr
 
 

@@ -73,12 +73,25 @@ async def _charges(kafka: KafkaConfig, tenant: str, wanted: int, ready: asyncio.
     return found
 
 
-async def main() -> None:
+def _coordinates() -> tuple[str, str, KafkaConfig, KafkaConfig]:
+    """(key-vault URL, JWT secret, producer and analyst Kafka settings): from the environment when it
+    names them (docker compose's demo profile), else from the local stack's .run/ files."""
+    if os.environ.get("BYOK_KEYVAULT_URL") and os.environ.get("BYOK_AUTH_JWT_SECRET"):
+        kafka = KafkaConfig.from_env()
+        return os.environ["BYOK_KEYVAULT_URL"], os.environ["BYOK_AUTH_JWT_SECRET"], kafka, kafka
     stack, services = _env_file("stack.env"), _env_file("services.env")
-    keyvault = services["BYOK_KEYVAULT_URL"]
-    kafka, analyst = _kafka(stack, "producer"), _kafka(stack, "analyst")
+    return (
+        services["BYOK_KEYVAULT_URL"],
+        services["BYOK_AUTH_JWT_SECRET"],
+        _kafka(stack, "producer"),
+        _kafka(stack, "analyst"),
+    )
+
+
+async def main() -> None:
+    keyvault, secret, kafka, analyst = _coordinates()
     tenant, user = f"demo-{uuid.uuid4().hex[:6]}", "u_42"
-    token = _token(services["BYOK_AUTH_JWT_SECRET"], tenant, user)
+    token = _token(secret, tenant, user)
 
     print(f"tenant {tenant}, user {user}")
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
