@@ -254,7 +254,7 @@ def test_the_demo_profile_runs_fake_providers_and_the_demo(compose: dict) -> Non
     assert all("profiles" not in services[n] for n in services if n not in ("fake-providers", "demo"))
     command = services["fake-providers"]["command"]
     port = command[command.index("--port") + 1]
-    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert command[command.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - inside the compose network
     assert services["demo"]["command"] == ["python", "-m", "byok_client.demo"]
     demo_env = dict(
         line.split("=", 1)
