@@ -74,8 +74,8 @@ async def tail(args: Any) -> int:
     consumer = AIOKafkaConsumer(**kafka.aiokafka_options(), group_id=None, enable_auto_commit=False)
     try:
         await consumer.start()
-        cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - no public equivalent
-    except Exception as exc:  # noqa: BLE001
+        cluster = await consumer._client.fetch_all_metadata()
+    except Exception as exc:
         await consumer.stop()
         raise CliError(f"cannot reach Kafka at {kafka.bootstrap} ({type(exc).__name__})", UNREACHABLE) from None
     shown = 0

@@ -68,7 +68,7 @@ async def run(args: Any, *, tenant_id: str, user_id: str | None, token: str | No
     try:
         async with spinner("connecting to Kafka"):
             await client.start()
-    except Exception as exc:  # noqa: BLE001 - aiokafka raises many kinds; all mean the same to the user
+    except Exception as exc:
         raise CliError(f"cannot reach Kafka at {client.kafka.bootstrap} ({type(exc).__name__})", UNREACHABLE) from None
     try:
         response = await (

@@ -223,7 +223,7 @@ class ResponseStream:
             raise StopAsyncIteration
         if self._queue is None:
             self._deadline = time.monotonic() + self._timeout
-            self.request_id, self._queue = await self._client._send(  # noqa: SLF001
+            self.request_id, self._queue = await self._client._send(
                 self._model, self._messages, stream=True, **self._options
             )
         assert self.request_id is not None
@@ -241,7 +241,7 @@ class ResponseStream:
     def _finish(self) -> None:
         self._done = True
         if self.request_id is not None:
-            self._client._replies.forget(self.request_id)  # noqa: SLF001
+            self._client._replies.forget(self.request_id)
 
     async def text(self) -> str:
         """Consume the stream and return the whole text (the final answer's output_text)."""

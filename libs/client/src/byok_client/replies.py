@@ -74,7 +74,7 @@ class ReplyReader:
                         self._route(record)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - handed to every waiter instead of dying silently
+        except Exception as exc:
             log.error("reading responses failed: %s", type(exc).__name__)
             self._failure = exc
             for _, queue in self._watching.values():
