@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from byok_client import KafkaConfig
 from byok_events import Charge, topics
 from pydantic import ValidationError
@@ -71,20 +71,19 @@ def header() -> str:
 async def tail(args: Any) -> int:
     kafka = KafkaConfig.from_env()
     since = parse_since(args.since) if args.since else None
-    consumer = AIOKafkaConsumer(**kafka.aiokafka_options(), group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topics.BILLING_CHARGES, **kafka.aiokafka_options(), group_id=None, enable_auto_commit=False
+    )
     try:
-        await consumer.start()
-        cluster = await consumer._client.fetch_all_metadata()
-    except Exception as exc:
+        await consumer.start()  # without a group id, every partition of the topic is assigned at start
+    except Exception as exc:  # aiokafka raises many kinds; all mean the same to the user
         await consumer.stop()
         raise CliError(f"cannot reach Kafka at {kafka.bootstrap} ({type(exc).__name__})", UNREACHABLE) from None
     shown = 0
     try:
-        ids = cluster.partitions_for_topic(topics.BILLING_CHARGES)
-        if not ids:
+        tps = sorted(consumer.assignment())
+        if not tps:
             raise CliError(f"topic {topics.BILLING_CHARGES} does not exist or may not be read", UNREACHABLE)
-        tps = [TopicPartition(topics.BILLING_CHARGES, p) for p in sorted(ids)]
-        consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         if args.from_beginning:
             await consumer.seek_to_beginning(*tps)

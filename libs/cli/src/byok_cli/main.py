@@ -7,6 +7,7 @@
   byok usage --tenant acme [--from 2026-11-01 --to 2026-11-30] [--group-by day,provider] [--format table|csv|json]
   byok charges tail [--tenant acme] [--since 1h | --from-beginning] [--no-follow] [--format table|jsonl]
   byok token --tenant acme --user u_42 [--role admin]   a development token signed with BYOK_AUTH_JWT_SECRET
+  eval "$(byok env [--principal producer|analyst|admin])"  the local stack's coordinates into this shell
 
 Where things are (flags win over the environment):
   BYOK_KEYVAULT_URL      the key-vault service (--keyvault-url)          default http://127.0.0.1:8080
@@ -33,7 +34,7 @@ from typing import Any
 
 import jwt
 
-from . import charges, keys, prompt
+from . import charges, keys, local_env, prompt
 from .errors import INTERRUPTED, USAGE, CliError
 
 
@@ -116,6 +117,10 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--user", required=True)
     tok.add_argument("--role", choices=("member", "admin"), default="member")
     tok.add_argument("--minutes", type=int, default=60)
+
+    env = sub.add_parser("env", help='the local stack\'s coordinates as export lines: eval "$(byok env)"')
+    env.add_argument("--principal", choices=("producer", "analyst", "admin"), default="producer")
+    env.add_argument("--run-dir", help="default: $BYOK_RUN_DIR or ./.run")
     return root
 
 
@@ -182,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             return _usage(args)
         if args.command == "token":
             return _mint(args)
+        if args.command == "env":
+            print(local_env.exports(args.run_dir, args.principal))
+            return 0
         return asyncio.run(_run(args))
     except CliError as exc:
         print(f"byok: {exc}", file=sys.stderr)
