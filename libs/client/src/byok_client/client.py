@@ -9,6 +9,7 @@ async with ByokClient(kafka="127.0.0.1:9092", tenant_id="acme", user_id="u_42") 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -36,10 +37,11 @@ def _messages(messages: Messages) -> list[Any]:
 class ByokClient:
     """A producer of prompts with its own reply partition. Use it as `async with`; share one per process.
 
-    Client-wide defaults (tenant_id, user_id, user_token, byok_mode, timeout, metadata) can be
-    overridden per call. `user_api_keys` ({"anthropic": "sk-ant-..."}) are sealed to the inference
-    worker before they leave the process, with the public sealing key fetched from `keyvault_url`
-    (cached for `sealing_key_ttl` seconds).
+    Kafka comes from `kafka` (an address or a KafkaConfig) or the BYOK_KAFKA_* variables; the key-vault
+    service (for the sealing key) from `keyvault_url` or BYOK_KEYVAULT_URL. Client-wide defaults
+    (tenant_id, user_id, user_token, byok_mode, timeout, metadata) can be overridden per call.
+    `user_api_keys` ({"anthropic": "sk-ant-..."}) are sealed to the inference worker before they leave
+    the process, with the public sealing key of the key-vault service (cached `sealing_key_ttl` seconds).
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class ByokClient:
         self.byok_mode = ByokMode(byok_mode)
         self.timeout = timeout
         self.metadata = dict(metadata or {})
+        keyvault_url = keyvault_url or os.environ.get("BYOK_KEYVAULT_URL") or None
         self._sealing = SealingKeyCache(keyvault_url, ttl=sealing_key_ttl, key=sealing_key)
         self._producer = AIOKafkaProducer(**self.kafka.aiokafka_options(), acks="all", enable_idempotence=True)
         self._replies = ReplyReader(self.kafka, reply_partition)
