@@ -162,7 +162,7 @@ def test_every_long_running_service_has_a_healthcheck_and_a_restart_policy(compo
         assert services[name]["restart"] == "on-failure" and "healthcheck" not in services[name], name
     for name, port in (("keyvault", "8080"), ("inference", "9101"), ("billing", "9102")):
         assert f"127.0.0.1:{port}/healthz" in " ".join(services[name]["healthcheck"]["test"]), name
-    assert "-dev" not in " ".join(services["vault"]["command"])
+    assert services["vault"]["command"] == ["server"], "server mode: the image loads /vault/config, no -dev"
 
 
 def test_every_dependency_waits_for_health_or_completion(compose: dict) -> None:
