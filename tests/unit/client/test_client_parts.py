@@ -20,7 +20,7 @@ from byok_client.client import _messages
 from byok_client.replies import ReplyReader
 from byok_client.sealing import SealingKeyCache
 from byok_core.sealing import generate_keypair, open_sealed
-from byok_events import PromptResponse
+from byok_events import PromptResponse, utc_now
 
 
 def test_kafka_config_from_the_contract_variables() -> None:
@@ -80,7 +80,7 @@ async def test_replies_reach_only_the_request_waiting_for_them() -> None:
 async def test_the_sealing_key_is_fetched_once_and_seals_for_the_worker() -> None:
     pair = generate_keypair()
     cache = SealingKeyCache(None, key=pair.public)
-    sealed = await cache.seal_all({"openai": "sk-proj-abc"}, tenant_id="acme", request_id="r1")
+    sealed = await cache.seal_all({"openai": "sk-proj-abc"}, tenant_id="acme", request_id="r1", created_at=utc_now())
     assert "sk-proj-abc" not in sealed["openai"]
     assert (
         open_sealed(sealed["openai"], private_keys={pair.kid: pair.private_key}, tenant_id="acme", request_id="r1")

@@ -179,7 +179,7 @@ class ByokClient:
             "byok_mode": ByokMode(fields.pop("byok_mode", None) or self.byok_mode).value,
             "stream": stream,
             "reply_partition": self._replies.partition,
-            "created_at": utc_now(),
+            "created_at": fields.pop("created_at", None) or utc_now(),
             **{k: v for k, v in fields.items() if v is not None},
         }
         if not body["tenant_id"]:
@@ -189,7 +189,7 @@ class ByokClient:
             body["metadata"] = merged_metadata
         if user_api_keys:
             body["sealed_keys"] = await self._sealing.seal_all(
-                user_api_keys, tenant_id=body["tenant_id"], request_id=body["request_id"]
+                user_api_keys, tenant_id=body["tenant_id"], request_id=body["request_id"], created_at=body["created_at"]
             )
         prompt = PromptRequest.model_validate(body)  # refuse here what the worker would refuse
         token = user_token or self._user_token

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from datetime import datetime
 
 import aiohttp
 from byok_core.sealing import PublicSealingKey, seal
@@ -50,7 +51,10 @@ class SealingKeyCache:
             assert self._key is not None
             return self._key
 
-    async def seal_all(self, keys: Mapping[str, str], *, tenant_id: str, request_id: str) -> dict[str, str]:
+    async def seal_all(
+        self, keys: Mapping[str, str], *, tenant_id: str, request_id: str, created_at: datetime
+    ) -> dict[str, str]:
+        """created_at: the request's own (sent in the same event), which newer seals bind as well."""
         public = await self.current()
         return {
             provider: seal(key, public_key=public, tenant_id=tenant_id, request_id=request_id)
