@@ -162,3 +162,13 @@ async def test_usage_and_charges_tail(services, tenant) -> None:
     assert "openai" in text and "anthropic" in text
     bad = await byok(services, "charges", "tail", "--since", "yesterday")
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+async def test_env_exports_the_running_stack(services) -> None:
+    done = await byok(services, "env", "--run-dir", services["E2E_RUN_DIR"])
+    assert done.returncode == 0, done.stderr
+    exported = dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines())
+    assert exported["BYOK_KAFKA_BOOTSTRAP"] == services["BYOK_KAFKA_BOOTSTRAP"]
+    assert exported["BYOK_KEYVAULT_URL"] == services["BYOK_KEYVAULT_URL"]
+    minted = await byok(services, "token", "--tenant", "t1", "--user", "u1", BYOK_AUTH_JWT_SECRET="")
+    assert minted.returncode == 2 and "BYOK_AUTH_JWT_SECRET" in minted.stderr
