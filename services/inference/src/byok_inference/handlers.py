@@ -161,7 +161,8 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
                 status="failed",
                 error=ResponseError(code=failed.code, message=failed.message, retriable=failed.retriable),
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
         return
     await asyncio.gather(
@@ -175,7 +176,8 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
                 finish_reason=completion.finish_reason,
                 usage=_usage_model(completion.usage),
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         ),
     )
 
@@ -253,7 +255,8 @@ async def _call_with_retries(
                 status="delta",
                 output_text=text,
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
 
     attempt = 1
