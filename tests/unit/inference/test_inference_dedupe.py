@@ -67,7 +67,7 @@ class _CapturingProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]] = []
 
-    async def send(self, topic, value, key=None, headers=None):  # type: ignore[no-untyped-def]
+    async def send(self, topic, value, key=None, headers=None, partition=None):  # type: ignore[no-untyped-def]
         self.sent.append((topic, key, value, headers))
         done = asyncio.get_running_loop().create_future()
         done.set_result(None)
