@@ -40,8 +40,6 @@ def services(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYOK_")}
     env["BYOK_RUN_DIR"] = str(run_dir)
     env["BYOK_AUTH_JWT_SECRET"] = "e2e-" + uuid.uuid4().hex
-    # as in production (BYOK_ENV=prod's default): stored keys are spent only with the user's token
-    env["BYOK_INFERENCE_USER_AUTH"] = "required"
     up = subprocess.run([REPO / "infra/local/services.sh", "up"], env=env, capture_output=True, text=True, timeout=180)
     try:
         assert up.returncode == 0, f"services did not start:\n{up.stderr}"
