@@ -125,6 +125,19 @@ def test_the_client_files_are_0600_and_name_their_principal(clients: Path) -> No
         assert username == (name if name in ("producer", "analyst", "admin") else f"byok-{name}")
 
 
+def test_no_kafka_password_on_a_command_line_nor_in_a_readable_file(sasl_stack: Path) -> None:
+    passwords = [_options(sasl_stack / "clients", name)["sasl_plain_password"] for name in ("admin", "producer")]
+    kafka = sasl_stack / "kafka"
+    for path in (kafka / "1" / "server.properties", kafka / "credentials", kafka / "admin.properties"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    pids = [int((kafka / "1.pid").read_text())]
+    pids += [int((sasl_stack / f"{name}.pid").read_text()) for name in ("keyvault", "inference", "billing")]
+    for pid in pids:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        assert not [p for p in passwords if p in cmdline]
+    assert not list(kafka.glob("*/format.args")), "the format argument file (SCRAM passwords) was left behind"
+
+
 @pytest.mark.parametrize("name", sorted(TABLE))
 async def test_each_principal_may_do_exactly_what_the_table_says(clients: Path, name: str) -> None:
     options = _options(clients, name)
