@@ -36,10 +36,10 @@ REPO = Path(__file__).resolve().parents[3]
 REQUESTS, RESPONSES, USAGE = topics.PROMPT_REQUESTS, topics.PROMPT_RESPONSES, topics.USAGE_EVENTS
 CHARGES, ALERTS, KEYS, DLQ = topics.BILLING_CHARGES, topics.BILLING_ALERTS, topics.KEY_EVENTS, topics.DLQ
 ALL = (REQUESTS, RESPONSES, USAGE, CHARGES, ALERTS, KEYS, DLQ)
-# The contract's table: client file -> (topics it may write, topics it may read).
+# The contract's table (and docs/additions.md's): client file -> (topics it may write, topics it may read).
 TABLE = {
     "producer": ({REQUESTS}, {RESPONSES}),
-    "inference": ({RESPONSES, USAGE, KEYS, DLQ}, {REQUESTS, KEYS, ALERTS}),
+    "inference": ({RESPONSES, USAGE, KEYS, DLQ}, {REQUESTS, KEYS, ALERTS, RESPONSES}),  # responses: de-duplication
     "billing": ({CHARGES, ALERTS, DLQ}, {USAGE}),
     "keyvault": ({KEYS, DLQ}, {KEYS}),
     "analyst": (set(), {CHARGES, ALERTS}),
