@@ -35,11 +35,13 @@ def bearer(sub: str, tenant: str, role: str = "member") -> dict[str, str]:
     return {"authorization": "Bearer " + token(sub, tenant, role)}
 
 
-def settings_for(stack_env: dict[str, str], tmp_dir: str, group: str, **overrides: object) -> KeyvaultSettings:
+def settings_for(
+    stack_env: dict[str, str], tmp_dir: str, group: str, *, auth_jwt_leeway_seconds: int = 10, **overrides: object
+) -> KeyvaultSettings:
     return KeyvaultSettings(
         keyvault_host="127.0.0.1",
         keyvault_port=0,
-        auth=AuthSettings(jwt_secret=SecretStr(JWT_SECRET)),
+        auth=AuthSettings(jwt_secret=SecretStr(JWT_SECRET), jwt_leeway_seconds=auth_jwt_leeway_seconds),
         keyvault_outbox_path=f"{tmp_dir}/outbox.sqlite3",
         keyvault_consumer_group=group,
         keyvault_outbox_retry_seconds=0.2,
