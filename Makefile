@@ -47,7 +47,7 @@ test-unit: install
 
 lint: install
 	@$(PY) -m ruff check libs services tests bench
-	@$(PY) -m mypy libs/events/src libs/core/src libs/client/src services/keyvault/src services/inference/src services/billing/src
+	@$(PY) -m mypy libs/events/src libs/sealing/src libs/core/src libs/client/src services/keyvault/src services/inference/src services/billing/src
 
 bench: install ## benchmarks that print their figures (start the stack first: make stack-up)
 	@infra/local/bench.sh

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from byok_client import fetch_sealing_key
-from byok_core.sealing import seal
 from byok_events import topics
+from byok_sealing import seal
 from sqlalchemy import MetaData, create_engine, select
 
 pytestmark = pytest.mark.integration

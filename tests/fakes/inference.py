@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from byok_core.sealing import SealingKeyPair, generate_keypair, open_sealed, seal
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
 from byok_inference.adapters.answered import AnsweredLru
 from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
 from byok_inference.domain.retry import RetryPolicy
 from byok_inference.handlers import Deps
 from byok_inference.ports import DeltaSink, KeyStoreUnavailable, Scope, StoredKey
+from byok_sealing import SealingKeyPair, generate_keypair, open_sealed, seal
 
 STORED_KEY_VERSION = 7  # every stored key of the fake is at this KV version
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from byok_core.key_paths import org_key_path, user_key_path
-from byok_core.sealing import seal
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.settings import KafkaSettings, ProviderEndpoints, SystemKeys, VaultSettings
 from byok_core.vault import VaultClient
 from byok_inference.config import InferenceSettings
 from byok_inference.handlers import usage_event_id
 from byok_inference.main import Worker, bootstrap
+from byok_sealing import seal
 from byok_testing.fake_providers import RunningFakeProviders
 
 RUN = uuid.uuid4().hex[:8]

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaProducer
 from byok_core.key_paths import org_key_path, user_key_path
-from byok_core.sealing import seal
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_events import BudgetAlert, KeyEvent
 from byok_inference.main import Worker
+from byok_sealing import seal
 from byok_testing.fake_providers import Rule, RunningFakeProviders
 from inference_itest_support import (
     MODELS,

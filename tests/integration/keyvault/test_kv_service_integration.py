@@ -17,10 +17,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from byok_core.fingerprint import fingerprint
 from byok_core.key_paths import org_key_path, sealing_private_path, user_key_path
-from byok_core.sealing import PublicSealingKey, SealedKeyInvalid, seal
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultForbidden
 from byok_events import KeyEvent, topics
+from byok_sealing import PublicSealingKey, SealedKeyInvalid, seal
 from kv_support import JWT_SECRET, KafkaTail, RawLogCapture, bearer, token
 
 pytestmark = pytest.mark.integration

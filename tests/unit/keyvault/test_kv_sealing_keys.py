@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hvac.exceptions
 import pytest
-from byok_core.sealing import SealedKeyInvalid, generate_keypair, seal
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultForbidden
+from byok_sealing import SealedKeyInvalid, generate_keypair, seal
 
 
 class FakeKV:

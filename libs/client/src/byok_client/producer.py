@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from byok_core.kafka import aiokafka_options
-from byok_core.sealing import PublicSealingKey, seal
 from byok_core.settings import KafkaSettings
 from byok_events import PromptRequest, PromptResponse, topics
+from byok_sealing import PublicSealingKey, seal
 
 
 async def fetch_sealing_key(keyvault_url: str) -> PublicSealingKey:

@@ -16,9 +16,7 @@ import time
 from datetime import UTC, datetime
 
 import hvac.exceptions
-
-from .key_paths import SEALING_CURRENT_PATH, SEALING_PUBLIC_PREFIX, sealing_private_path, sealing_public_path
-from .sealing import (
+from byok_sealing import (
     ALGORITHM,
     VERSION,
     PublicSealingKey,
@@ -28,6 +26,8 @@ from .sealing import (
     open_sealed,
     sealed_kid,
 )
+
+from .key_paths import SEALING_CURRENT_PATH, SEALING_PUBLIC_PREFIX, sealing_private_path, sealing_public_path
 from .vault import VaultClient
 
 _UNKNOWN_KID_TTL_SECONDS = 30.0

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from byok_core.fingerprint import fingerprint
-from byok_core.sealing import SealedKeyInvalid
 from byok_events import (
     ErrorCode,
     KeyEvent,
@@ -24,6 +23,7 @@ from byok_events import (
     UsageEvent,
     utc_now,
 )
+from byok_sealing import SealedKeyInvalid
 
 from .domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
 from .domain.keys import KeySlot, key_slots, missing_key_error

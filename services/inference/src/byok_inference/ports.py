@@ -36,7 +36,7 @@ class KeyStore(Protocol):
 
 class SealedKeyOpener(Protocol):
     async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
-        """The provider key inside a sealed key; raises byok_core.sealing.SealedKeyInvalid, or
+        """The provider key inside a sealed key; raises byok_sealing.SealedKeyInvalid, or
         KeyStoreUnavailable when the private half cannot be fetched."""
         ...
 

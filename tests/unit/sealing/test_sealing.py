@@ -1,11 +1,11 @@
-"""byok_core.sealing: the envelope producers seal request keys in and the inference worker opens."""
+"""byok_sealing: the envelope producers seal request keys in and the inference worker opens."""
 
 from __future__ import annotations
 
 import base64
 
 import pytest
-from byok_core.sealing import (
+from byok_sealing import (
     VERSION,
     PublicSealingKey,
     SealedKeyInvalid,
@@ -146,7 +146,7 @@ def test_unicode_key_round_trip(pair):
 
 
 def test_an_envelope_with_characters_outside_base64url_does_not_open() -> None:
-    from byok_core.sealing import SealedKeyInvalid, generate_keypair, open_sealed, seal
+    from byok_sealing import SealedKeyInvalid, generate_keypair, open_sealed, seal
 
     pair = generate_keypair()
     sealed = seal("sk-ant-api03-" + "x" * 40, public_key=pair.public, tenant_id="t", request_id="r")
