@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from byok_core.key_paths import org_key_path, user_key_path
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
+from byok_core.vault.key_codec import org_key_path, user_key_path
 from byok_events import BudgetAlert, KeyEvent
 from byok_inference.main import Worker
 from byok_sealing import seal
@@ -87,7 +87,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
     keys_watch = await TopicWatch(kafka_bootstrap, "byok.keys.events", lambda k: k == tenant.encode()).start()
     try:
         for provider in ("gemini", "anthropic"):
-            put_key(vault_root, user_key_path(tenant, "u1", provider), key + provider)
+            await put_key(vault_root, user_key_path(tenant, "u1", provider), key + provider)
             fake_providers.server.book.rules.append(Rule(action="invalid_key", api_key=key + provider))
         await send(
             producer,
@@ -114,7 +114,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
     finally:
         await keys_watch.stop()
         for provider in ("gemini", "anthropic"):
-            vault_root.kv_destroy(user_key_path(tenant, "u1", provider))
+            await vault_root.destroy(user_key_path(tenant, "u1", provider))
 
 
 async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
@@ -162,7 +162,7 @@ async def test_streaming_deltas_then_completed(
     assert "".join(deltas) == mine[-1]["output_text"] and rid in mine[-1]["output_text"]
     [call] = fake_providers.server.book.find(contains=f"<{rid}>")
     # Vault's system key wins over the worker's env fallback (another test may have loaded one).
-    assert call.stream and call.api_key == expected_system_key(vault_root, provider, SYSTEM_KEYS[provider])
+    assert call.stream and call.api_key == await expected_system_key(vault_root, provider, SYSTEM_KEYS[provider])
     await usages.wait_for(lambda v: any(u["request_id"] == rid for u in v))
 
 
@@ -288,11 +288,11 @@ async def test_key_event_drops_the_cached_key_within_a_second(
 ) -> None:
     tenant, rid = f"rot{RUN}", f"{RUN}-rot"
     path = org_key_path(tenant, "openai")
-    put_key(vault_root, path, f"old-{RUN}")
+    await put_key(vault_root, path, f"old-{RUN}")
     try:
         await send(producer, [prompt(rid + "1", tenant, "gpt-4.1")])
         await responses.wait_for(lambda _: bool(finals(responses, rid + "1")))
-        put_key(vault_root, path, f"new-{RUN}")
+        await put_key(vault_root, path, f"new-{RUN}")
         event = KeyEvent(
             event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai"
         )
@@ -303,4 +303,4 @@ async def test_key_event_drops_the_cached_key_within_a_second(
         keys = [fake_providers.server.book.find(contains=f"<{rid}{n}>")[0].api_key for n in (1, 2)]
         assert keys == [f"old-{RUN}", f"new-{RUN}"]
     finally:
-        vault_root.kv_destroy(path)
+        await vault_root.destroy(path)

@@ -16,9 +16,9 @@ import hvac.exceptions
 import pytest
 from aiokafka import AIOKafkaProducer
 from byok_core.fingerprint import fingerprint
-from byok_core.key_paths import org_key_path, sealing_private_path, user_key_path
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultForbidden
+from byok_core.vault.key_codec import org_key_path, sealing_private_path, user_key_path
 from byok_events import KeyEvent, topics
 from byok_sealing import PublicSealingKey, SealedKeyInvalid, seal
 from kv_support import JWT_SECRET, KafkaTail, RawLogCapture, bearer, token
@@ -445,7 +445,7 @@ async def test_sealing_round_trip_tamper_binding_and_rotation(kv, inference_vaul
 
     # the private halves: the worker reads them, the key-vault service cannot read them back
     with pytest.raises(VaultForbidden):
-        keyvault_vault.kv_read(sealing_private_path(first.kid))
+        await keyvault_vault.read(sealing_private_path(first.kid))
 
 
 async def test_vault_policies(kv, vault_root, inference_vault, billing_vault, keyvault_vault, unique_id):
@@ -456,16 +456,16 @@ async def test_vault_policies(kv, vault_root, inference_vault, billing_vault, ke
             await c.post(API, json={"keyType": "anthropic", "apiKey": key}, headers=bearer("u1", tenant))
         ).status_code == 201
     path = user_key_path(tenant, "u1", "anthropic")
-    assert inference_vault.kv_read(path)[0]["api_key"] == key  # the worker reads keys
+    assert (await inference_vault.read(path)).data["api_key"] == key  # the worker reads keys
     with pytest.raises(VaultForbidden):
-        inference_vault.kv_write(path, {"api_key": "x"})  # ... and only reads them
+        await inference_vault.write(path, {"api_key": "x"})  # ... and only reads them
     with pytest.raises(VaultForbidden):
-        inference_vault.kv_destroy(path)
+        await inference_vault.destroy(path)
     for reader_path in (path, "system/anthropic", "sealing/public/current"):
         with pytest.raises(VaultForbidden):
-            billing_vault.kv_read(reader_path)  # billing has no access at all
-    kid = keyvault_vault.kv_read("sealing/public/current")[0]["kid"]
+            await billing_vault.read(reader_path)  # billing has no access at all
+    kid = (await keyvault_vault.read("sealing/public/current")).data["kid"]
     with pytest.raises(VaultForbidden):
-        keyvault_vault.kv_read(sealing_private_path(kid))  # key-vault writes private halves, never reads them
+        await keyvault_vault.read(sealing_private_path(kid))  # key-vault writes private halves, never reads them
     with pytest.raises(VaultForbidden):
-        keyvault_vault.kv_write(sealing_private_path(kid), {"private_key": "x"})  # ... nor overwrites them
+        await keyvault_vault.write(sealing_private_path(kid), {"private_key": "x"})  # ... nor overwrites them

@@ -24,7 +24,7 @@ from .adapters.kafka_publisher import KafkaPublisher
 from .adapters.key_cache import CachedKeyStore
 from .adapters.providers.gateway import SdkGateway
 from .adapters.sealed_opener import VaultSealedKeyOpener
-from .adapters.vault_keys import VaultKeyStore
+from .adapters.vault_keys import VaultKeyReader
 from .config import InferenceSettings
 from .domain.retry import RetryPolicy
 from .entrypoints.consumer_loop import ConsumerLoop
@@ -46,6 +46,7 @@ class Worker:
     keys: CachedKeyStore
     answered: AnsweredLru
     ops: OpsServer | None
+    vault: VaultClient | None = None
 
     async def start(self) -> None:
         await self.producer.start()
@@ -60,6 +61,8 @@ class Worker:
         await self.follower.stop()
         await self.producer.stop()
         await self.gateway.aclose()
+        if self.vault is not None:
+            await self.vault.aclose()
         if self.ops is not None:
             await self.ops.stop()
 
@@ -80,12 +83,13 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     )
     store: KeyStore
     opener: SealedKeyOpener
+    vault: VaultClient | None = None
     if settings.key_store == "env":
         store, opener = EnvKeyStore(settings.system_keys), NoSealedKeys()
     else:
         vault = VaultClient(settings.vault)
         store, opener = (
-            VaultKeyStore(vault, settings.system_keys),
+            VaultKeyReader(vault, settings.system_keys),
             VaultSealedKeyOpener(SealingKeyStore(vault)),
         )
     keys = CachedKeyStore(store, ttl=settings.key_cache_ttl_seconds)
@@ -134,7 +138,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         drain_timeout=settings.drain_timeout_seconds,
         on_assigned=follower.catch_up,
     )
-    worker = Worker(settings, producer, follower, loop, gateway, keys, answered, None)
+    worker = Worker(settings, producer, follower, loop, gateway, keys, answered, None, vault)
     if settings.metrics_port:
         worker.ops = OpsServer(settings.observability.metrics_host, settings.metrics_port, worker.healthy)
     return worker

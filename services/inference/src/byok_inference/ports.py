@@ -6,16 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from byok_core.vault import KeyStoreUnavailable as KeyStoreUnavailable  # the key store could not answer
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
 
 from .domain.calls import Completion, ProviderCall
 
 Scope = Literal["user", "org", "system"]
 DeltaSink = Callable[[str], Awaitable[None]]
-
-
-class KeyStoreUnavailable(Exception):
-    """The key store could not be reached (after the adapter's own retries)."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from faststream.kafka import KafkaBroker
 from .adapters.kafka_publisher import KafkaKeyEventPublisher
 from .adapters.live_validator import SdkLiveValidator
 from .adapters.outbox_sqlite import SqliteOutbox
-from .adapters.vault_http import AsyncKV
 from .adapters.vault_store import VaultKeyStore
 from .auth import TokenVerifier
 from .config import KeyvaultSettings, load_settings
@@ -57,9 +56,7 @@ def bootstrap(
     """Wire everything. `publisher` replaces the Kafka publisher (tests wrap it to simulate an outage)."""
     settings = settings or KeyvaultSettings()
     vault = VaultClient(settings.vault)
-    store = VaultKeyStore(
-        vault, AsyncKV(vault, settings.vault.addr, timeout_seconds=settings.vault.timeout_seconds)
-    )
+    store = VaultKeyStore(vault)
     sealing = SealingKeyStore(vault, public_cache_seconds=settings.keyvault_sealing_cache_seconds)
     broker = make_broker(
         settings.kafka,
