@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,11 +94,21 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
     ok_sealed = await client.submit(tenant.prompt("gemini-2.5-flash"), request_keys={"gemini": sealed_canary})
     rejected = await client.submit(tenant.prompt("claude-sonnet-4-5"))
     sealing_key = await fetch_sealing_key(services["BYOK_KEYVAULT_URL"])
+    at = datetime.now(UTC)  # only the request id differs from what was sealed
     sealed_for_another_request = seal(
-        sealed_canary, public_key=sealing_key, tenant_id=tenant.tenant_id, request_id=str(uuid.uuid4())
+        sealed_canary,
+        public_key=sealing_key,
+        tenant_id=tenant.tenant_id,
+        request_id=str(uuid.uuid4()),
+        provider="gemini",
+        created_at=at,
     )
     replayed_to_other_request = await client.submit(
-        {**tenant.prompt("gemini-2.5-flash"), "sealed_keys": {"gemini": sealed_for_another_request}}
+        {
+            **tenant.prompt("gemini-2.5-flash"),
+            "sealed_keys": {"gemini": sealed_for_another_request},
+            "created_at": at.isoformat(),
+        }
     )
     answers = [await asyncio.wait_for(w, 60) for w in (ok_stored, ok_sealed, rejected, replayed_to_other_request)]
     assert [a.status for a in answers] == ["completed", "completed", "failed", "failed"], [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -93,9 +94,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
             producer,
             [prompt(rid + "g", tenant, "gemini-2.5-flash"), prompt(rid + "a", tenant, "claude-sonnet-4-5")],
         )
-        await responses.wait_for(
-            lambda _: bool(finals(responses, rid + "g") and finals(responses, rid + "a"))
-        )
+        await responses.wait_for(lambda _: bool(finals(responses, rid + "g") and finals(responses, rid + "a")))
         await keys_watch.wait_for(lambda v: len(v) == 2)
         for suffix, provider in (("g", "gemini"), ("a", "anthropic")):
             [final] = finals(responses, rid + suffix)
@@ -126,21 +125,45 @@ async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
 ) -> None:
     public = await sealing.current_public()
     tenant, rid = f"seal{RUN}", f"{RUN}-seal"
-    sealed = seal(f"sealed-{RUN}", public_key=public, tenant_id=tenant, request_id=rid)
+    at = datetime.now(UTC)
+    sealed = seal(
+        f"sealed-{RUN}", public_key=public, tenant_id=tenant, request_id=rid, provider="openai", created_at=at
+    )
+    old = at - timedelta(seconds=901)  # beyond BYOK_SEALED_KEY_MAX_AGE_SECONDS (900 by default)
+    aged = seal(
+        f"sealed-{RUN}",
+        public_key=public,
+        tenant_id=tenant,
+        request_id=rid + "-aged",
+        provider="openai",
+        created_at=old,
+    )
+    when = {"created_at": at.isoformat()}
     requests = [
-        prompt(rid, tenant, "gpt-4.1", sealed_keys={"openai": sealed}),
-        prompt(rid + "-other-request", tenant, "gpt-4.1", sealed_keys={"openai": sealed}),
-        prompt(rid + "-other-tenant", tenant + "x", "gpt-4.1", sealed_keys={"openai": sealed}),
-        prompt(rid + "-garbage", tenant, "gpt-4.1", sealed_keys={"openai": "byok-seal-v1.nope.AAAA.BBBB"}),
+        prompt(rid, tenant, "gpt-4.1", sealed_keys={"openai": sealed}, **when),
+        prompt(rid + "-other-request", tenant, "gpt-4.1", sealed_keys={"openai": sealed}, **when),
+        prompt(rid + "-other-tenant", tenant + "x", "gpt-4.1", sealed_keys={"openai": sealed}, **when),
+        prompt(rid + "-garbage", tenant, "gpt-4.1", sealed_keys={"openai": "byok-seal-v1.nope.AAAA.BBBB"}, **when),
+        prompt(rid + "-aged", tenant, "gpt-4.1", sealed_keys={"openai": aged}, created_at=old.isoformat()),
     ]
+    # the captured key with a new prompt under the same request id: de-duplicated, never run again
+    replayed = prompt(rid, tenant, "gpt-4.1", sealed_keys={"openai": sealed}, **when)
+    replayed["messages"] = [{"role": "user", "content": f"<{rid}> a new prompt from someone else"}]
+    # ... and under a new request id with a fresh created_at: does not open
+    fresh = prompt(
+        rid + "-fresh-time", tenant, "gpt-4.1", sealed_keys={"openai": sealed}, created_at=datetime.now(UTC).isoformat()
+    )
     await send(producer, requests)
     await responses.wait_for(lambda _: all(finals(responses, r["request_id"]) for r in requests))
+    await send(producer, [replayed, fresh])
+    await responses.wait_for(lambda _: finals(responses, rid + "-fresh-time"))
     assert finals(responses, rid)[0]["key_source"] == "request"
-    for r in requests[1:]:
+    for r in [*requests[1:], fresh]:
         [final] = finals(responses, r["request_id"])
         assert final["status"] == "failed" and final["error"]["code"] == "sealed_key_invalid", final
     calls = fake_providers.server.book.find(api_key=f"sealed-{RUN}")
-    assert len(calls) == 1 and rid in calls[0].prompt
+    assert len(calls) == 1 and rid in calls[0].prompt and "someone else" not in calls[0].prompt
+    assert len(finals(responses, rid)) == 1
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -189,8 +212,7 @@ async def test_garbage_goes_to_the_dlq(
             (
                 f"{marker}-huge",
                 json.dumps(
-                    prompt(f"{RUN}-huge", "t", "gpt-4.1")
-                    | {"messages": [{"role": "user", "content": "x" * 600_000}]}
+                    prompt(f"{RUN}-huge", "t", "gpt-4.1") | {"messages": [{"role": "user", "content": "x" * 600_000}]}
                 ).encode(),
             ),
         ]
@@ -293,9 +315,7 @@ async def test_key_event_drops_the_cached_key_within_a_second(
         await send(producer, [prompt(rid + "1", tenant, "gpt-4.1")])
         await responses.wait_for(lambda _: bool(finals(responses, rid + "1")))
         await put_key(vault_root, path, f"new-{RUN}")
-        event = KeyEvent(
-            event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai"
-        )
+        event = KeyEvent(event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai")
         await (await producer.send("byok.keys.events", event.to_bytes(), key=tenant.encode()))
         await asyncio.sleep(1.0)
         await send(producer, [prompt(rid + "2", tenant, "gpt-4.1")])

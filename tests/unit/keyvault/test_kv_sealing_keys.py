@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import KVEntry, KVWritten, VaultForbidden, VersionConflict
 from byok_sealing import SealedKeyInvalid, generate_keypair, seal
+
+AT = datetime.now(UTC)  # created_at of the requests these sealed keys belong to
 
 
 class FakeKV:
@@ -53,16 +57,29 @@ async def test_ensure_current_is_idempotent_and_rotation_keeps_old_keys_openable
     first = await keyvault.ensure_current()
     assert (await keyvault.ensure_current()).kid == first.kid  # a second start does not rotate
     assert await keyvault.public_kids() == [first.kid]
-    sealed = seal("sk-ant-secret-value-123456", public_key=first, tenant_id="t", request_id="r")
-    assert await worker.open(sealed, tenant_id="t", request_id="r") == "sk-ant-secret-value-123456"
+    sealed = seal(
+        "sk-ant-secret-value-123456",
+        public_key=first,
+        tenant_id="t",
+        request_id="r",
+        provider="anthropic",
+        created_at=AT,
+    )
+    assert (
+        await worker.open(sealed, tenant_id="t", request_id="r", provider="anthropic", created_at=AT)
+        == "sk-ant-secret-value-123456"
+    )
 
     second = await keyvault.rotate()
     assert second.kid != first.kid and (await keyvault.current_public()).kid == second.kid
     assert await keyvault.public_kids() == sorted([first.kid, second.kid])
     fresh_worker = SealingKeyStore(kv.view(can_read_private=True))
-    assert await fresh_worker.open(sealed, tenant_id="t", request_id="r") == "sk-ant-secret-value-123456"
+    assert (
+        await fresh_worker.open(sealed, tenant_id="t", request_id="r", provider="anthropic", created_at=AT)
+        == "sk-ant-secret-value-123456"
+    )
     with pytest.raises(SealedKeyInvalid):
-        await fresh_worker.open(sealed, tenant_id="t2", request_id="r")
+        await fresh_worker.open(sealed, tenant_id="t2", request_id="r", provider="anthropic", created_at=AT)
 
 
 async def test_worker_caches_private_keys_and_unknown_kids():

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -13,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from byok_core.kafka import aiokafka_options
 from byok_core.settings import KafkaSettings
 from byok_events import PromptRequest, PromptResponse, topics
-from byok_sealing import PublicSealingKey, seal
+from byok_sealing import PublicSealingKey, canonical_time, seal
 
 
 async def fetch_sealing_key(keyvault_url: str) -> PublicSealingKey:
@@ -74,9 +75,17 @@ class PromptClient:
         if request_keys:
             if self._sealing_key is None:
                 raise ValueError("request keys need the public sealing key (fetch_sealing_key)")
+            # the seal binds created_at: the event carries exactly the instant that was sealed
+            created_at = datetime.now(UTC)
+            body["created_at"] = canonical_time(created_at)
             body["sealed_keys"] = {
                 provider: seal(
-                    key, public_key=self._sealing_key, tenant_id=body["tenant_id"], request_id=body["request_id"]
+                    key,
+                    public_key=self._sealing_key,
+                    tenant_id=body["tenant_id"],
+                    request_id=body["request_id"],
+                    provider=provider,
+                    created_at=created_at,
                 )
                 for provider, key in request_keys.items()
             }

@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 
 from byok_sealing import (
     ALGORITHM,
+    DEFAULT_MAX_AGE_SECONDS,
     VERSION,
     PublicSealingKey,
     SealedKeyInvalid,
     SealingKeyPair,
+    check_age,
     generate_keypair,
     open_sealed,
     sealed_kid,
@@ -141,12 +143,32 @@ class SealingKeyStore:
         self._private[kid] = raw
         return raw
 
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
-        """Open a sealed provider key bound to this tenant and request. Raises SealedKeyInvalid
-        (and KeyStoreUnavailable when Vault cannot be asked: the caller answers key_store_unavailable)."""
+    async def open(
+        self,
+        sealed: str,
+        *,
+        tenant_id: str,
+        request_id: str,
+        provider: str,
+        created_at: datetime | None,
+        max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
+    ) -> str:
+        """Open a sealed provider key bound to this tenant, request, provider slot and created_at. Raises
+        SealedKeyInvalid (and KeyStoreUnavailable when Vault cannot be asked: key_store_unavailable)."""
         kid = sealed_kid(sealed)
+        if created_at is None:
+            raise SealedKeyInvalid("a request with sealed keys needs its created_at")
+        check_age(created_at, max_age_seconds=max_age_seconds)  # before any Vault read
         private = await self.private_key(kid)
-        return open_sealed(sealed, private_keys={kid: private}, tenant_id=tenant_id, request_id=request_id)
+        return open_sealed(
+            sealed,
+            private_keys={kid: private},
+            tenant_id=tenant_id,
+            request_id=request_id,
+            provider=provider,
+            created_at=created_at,
+            max_age_seconds=max_age_seconds,
+        )
 
     async def _published_kids(self, wanted: str) -> frozenset[str]:
         fetched_at, kids = self._published

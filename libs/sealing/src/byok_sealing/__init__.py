@@ -5,11 +5,15 @@ Depends only on `cryptography`, so a light producer client can seal without the 
 
 from .envelope import (
     ALGORITHM,
+    DEFAULT_MAX_AGE_SECONDS,
+    MAX_CLOCK_SKEW_SECONDS,
     MAX_SEALED_LENGTH,
     VERSION,
     PublicSealingKey,
     SealedKeyInvalid,
     SealingKeyPair,
+    canonical_time,
+    check_age,
     generate_keypair,
     open_sealed,
     seal,
@@ -18,11 +22,15 @@ from .envelope import (
 
 __all__ = [
     "ALGORITHM",
+    "DEFAULT_MAX_AGE_SECONDS",
+    "MAX_CLOCK_SKEW_SECONDS",
     "MAX_SEALED_LENGTH",
     "VERSION",
     "PublicSealingKey",
     "SealedKeyInvalid",
     "SealingKeyPair",
+    "canonical_time",
+    "check_age",
     "generate_keypair",
     "open_sealed",
     "seal",

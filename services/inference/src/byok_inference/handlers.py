@@ -175,7 +175,13 @@ async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps) -> StoredKe
             return None
         try:
             opened = await _with_key_store_retries(
-                lambda: deps.sealed.open(sealed, tenant_id=request.tenant_id, request_id=request.request_id),
+                lambda: deps.sealed.open(
+                    sealed,
+                    tenant_id=request.tenant_id,
+                    request_id=request.request_id,
+                    provider=slot.key_provider.value,
+                    created_at=request.created_at,
+                ),
                 deps,
             )
         except SealedKeyInvalid as exc:

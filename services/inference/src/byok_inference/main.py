@@ -90,7 +90,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         vault = VaultClient(settings.vault)
         store, opener = (
             VaultKeyReader(vault, settings.system_keys),
-            VaultSealedKeyOpener(SealingKeyStore(vault)),
+            VaultSealedKeyOpener(SealingKeyStore(vault), max_age_seconds=settings.sealed_key_max_age_seconds),
         )
     keys = CachedKeyStore(store, ttl=settings.key_cache_ttl_seconds)
     gateway = SdkGateway(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 from byok_core.vault import KeyStoreUnavailable as KeyStoreUnavailable  # the key store could not answer
@@ -22,9 +23,7 @@ class StoredKey:
 
 
 class KeyStore(Protocol):
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         """The usable key stored at this place, None when there is none (or it is marked invalid).
 
         Raises KeyStoreUnavailable when the store cannot answer."""
@@ -32,8 +31,11 @@ class KeyStore(Protocol):
 
 
 class SealedKeyOpener(Protocol):
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
-        """The provider key inside a sealed key; raises byok_sealing.SealedKeyInvalid, or
+    async def open(
+        self, sealed: str, *, tenant_id: str, request_id: str, provider: str, created_at: datetime | None
+    ) -> str:
+        """The provider key sealed for this tenant, request, provider slot and created_at; raises
+        byok_sealing.SealedKeyInvalid (also when created_at is missing or too old), or
         KeyStoreUnavailable when the private half cannot be fetched."""
         ...
 
