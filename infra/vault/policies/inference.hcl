@@ -18,3 +18,7 @@ path "byok/data/sealing/public/*" {
 path "byok/metadata/sealing/*" {
   capabilities = ["list"]
 }
+# The HMAC secret of key fingerprints (for the key.invalid events it emits).
+path "byok/data/fingerprint/*" {
+  capabilities = ["read"]
+}

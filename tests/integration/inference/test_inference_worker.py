@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from byok_core.fingerprint import Fingerprints, load_secret
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_core.vault.key_codec import org_key_path, user_key_path
@@ -85,6 +86,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
     worker: Worker,
 ) -> None:
     tenant, rid, key = f"inv{RUN}", f"{RUN}-invalid", f"bad-{RUN}"
+    keyed = Fingerprints(secret=await load_secret(vault_root, create=True))  # as the key-vault service does
     keys_watch = await TopicWatch(kafka_bootstrap, "byok.keys.events", lambda k: k == tenant.encode()).start()
     try:
         for provider in ("gemini", "anthropic"):
@@ -108,6 +110,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
             ("key.invalid", "user", "u1", "anthropic"),
         }
         assert all(key not in e.model_dump_json() for e in events)
+        assert {e.provider.value: e.fingerprint for e in events} == {p: keyed(key + p) for p in ("gemini", "anthropic")}
         await asyncio.sleep(0.3)
         assert [u for u in usages.values() if u["tenant_id"] == tenant] == []
     finally:

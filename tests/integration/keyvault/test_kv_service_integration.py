@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import secrets
@@ -16,10 +17,10 @@ import hvac
 import hvac.exceptions
 import pytest
 from aiokafka import AIOKafkaProducer
-from byok_core.fingerprint import fingerprint
+from byok_core.fingerprint import Fingerprints
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultForbidden
-from byok_core.vault.key_codec import org_key_path, sealing_private_path, user_key_path
+from byok_core.vault.key_codec import FINGERPRINT_SECRET_PATH, org_key_path, sealing_private_path, user_key_path
 from byok_events import KeyEvent, topics
 from byok_sealing import PublicSealingKey, SealedKeyInvalid, seal
 from kv_support import JWT_SECRET, KafkaTail, RawLogCapture, bearer, token
@@ -43,6 +44,13 @@ def gemini_key() -> str:
     return "AIza" + secrets.token_urlsafe(40)[:35]
 
 
+def vault_fingerprint(root: hvac.Client):
+    """Fingerprints with the HMAC secret the service keeps in Vault (what byok.keys.events must carry)."""
+    secret = vault_read(root, FINGERPRINT_SECRET_PATH)
+    assert secret is not None, "the key-vault service creates the fingerprint secret at start-up"
+    return Fingerprints(secret=base64.b64decode(secret["data"]["key"]))
+
+
 def vault_read(root: hvac.Client, path: str, version: int | None = None) -> dict | None:
     try:
         return root.secrets.kv.v2.read_secret_version(
@@ -53,6 +61,7 @@ def vault_read(root: hvac.Client, path: str, version: int | None = None) -> dict
 
 
 async def test_crud_rotation_versions_and_delete_really_destroys(kv, vault_root, unique_id):
+    fingerprint = vault_fingerprint(vault_root)
     tenant, headers = f"t-{unique_id}", bearer("u1", f"t-{unique_id}")
     path = user_key_path(tenant, "u1", "anthropic")
     first, second = anthropic_key(), anthropic_key()
@@ -231,7 +240,7 @@ async def test_bad_inputs_store_nothing(kv, vault_root, unique_id):
         assert vault_read(vault_root, user_key_path(tenant, "u1", "anthropic"))["data"]["api_key"] == good
 
 
-async def test_event_stream_matches_api_calls_one_for_one(kv, stack_env, unique_id):
+async def test_event_stream_matches_api_calls_one_for_one(kv, stack_env, vault_root, unique_id):
     tenant = f"t-{unique_id}"
     member, admin = bearer("u1", tenant), bearer("boss", tenant, "admin")
     tail = await KafkaTail(stack_env["BYOK_KAFKA_BOOTSTRAP"], (topics.KEY_EVENTS,)).start()
@@ -246,7 +255,8 @@ async def test_event_stream_matches_api_calls_one_for_one(kv, stack_env, unique_
                     expected.append(event if isinstance(event, tuple) else event(r))
 
             k1, k2, k3, org = anthropic_key(), anthropic_key(), anthropic_key(), openai_key()
-            fp = fingerprint
+            fp = vault_fingerprint(vault_root)
+            assert fp(k1) != Fingerprints.ephemeral()(k1)  # keyed: no one without the secret gets the same
             await call(
                 "POST",
                 API,

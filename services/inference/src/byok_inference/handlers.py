@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from byok_core.fingerprint import fingerprint
+from byok_core.fingerprint import Fingerprints
+from byok_core.vault import VaultError
 from byok_events import (
     ErrorCode,
     KeyEvent,
@@ -69,6 +70,7 @@ class Deps:
     key_store_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3, base_delay=0.2))
     default_max_tokens: int = 1024
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    fingerprints: Fingerprints = field(default_factory=Fingerprints.ephemeral)  # keyed; main loads it from Vault
 
 
 class _Failed(Exception):
@@ -268,7 +270,7 @@ async def _raise_for(
                     user_id=request.user_id if source is KeySource.USER else None,
                     scope="user" if source is KeySource.USER else "org",
                     provider=call.provider,
-                    fingerprint=fingerprint(call.api_key),
+                    fingerprint=await _fingerprint(call.api_key, deps),
                     # the key-vault service marks exactly this version; a key rotated meanwhile stays active
                     version=context.get("key_version"),  # type: ignore[arg-type]
                 )
@@ -281,6 +283,15 @@ async def _raise_for(
         FailureKind.BAD_REQUEST: (ErrorCode.PROVIDER_ERROR, False),
     }[failure.kind]
     raise _Failed(code, str(failure), retriable)
+
+
+async def _fingerprint(api_key: str, deps: Deps) -> str | None:
+    """The keyed fingerprint of a rejected key; None when its secret cannot be read (the event still goes)."""
+    try:
+        return await deps.fingerprints.of(api_key)
+    except (VaultError, LookupError) as exc:
+        log.warning("key.invalid without a fingerprint: %s", type(exc).__name__)
+        return None
 
 
 async def _publish_usage(request: PromptRequest, context: dict[str, object], usage: TokenUsage, deps: Deps) -> None:

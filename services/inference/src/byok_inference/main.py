@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from byok_core.fingerprint import Fingerprints
 from byok_core.kafka import aiokafka_options
 from byok_core.logging import configure_logging
 from byok_core.observability import OpsServer
@@ -112,6 +113,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
             max_retry_after=settings.max_retry_after_seconds,
         ),
         key_store_retry=RetryPolicy(attempts=settings.key_store_attempts, base_delay=0.2, max_delay=2.0),
+        fingerprints=Fingerprints(vault) if vault is not None else Fingerprints.ephemeral(),
         default_max_tokens=settings.default_max_tokens,
     )
     follower = StateFollower(

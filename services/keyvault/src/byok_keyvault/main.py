@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from byok_core.fingerprint import Fingerprints
 from byok_core.kafka import make_broker
 from byok_core.logging import configure_logging
 from byok_core.sealing_keys import SealingKeyStore
@@ -79,7 +80,8 @@ def bootstrap(
     validator = SdkLiveValidator(
         settings.providers, timeout_seconds=settings.keyvault_live_validation_timeout_seconds
     )
-    deps = Deps(store=store, outbox=outbox, validator=validator)
+    fingerprints = Fingerprints(vault, create=True)  # the HMAC secret is loaded (or created) at start-up
+    deps = Deps(store=store, outbox=outbox, validator=validator, fingerprint=fingerprints)
     verifier = TokenVerifier(settings.jwt_secret(), leeway_seconds=settings.auth_jwt_leeway_seconds)
 
     async def health() -> dict[str, Any]:
@@ -135,7 +137,8 @@ async def _start_vault_side(service: Service) -> None:
     for attempt in range(VAULT_STARTUP_ATTEMPTS):
         try:
             public = await service.sealing.ensure_current()
-            await load_system_keys(service.settings.system_keys, service.store)
+            await service.deps.fingerprint.load()
+            await load_system_keys(service.settings.system_keys, service.store, service.deps.fingerprint)
             log.info("sealing key current: kid=%s", public.kid)
             await service.outbox.resolve_prepared(older_than=0)  # leftovers of a previous run
             return
