@@ -53,7 +53,7 @@ def anthropic_key() -> str:
 
 def start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     with open(log_path, "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "byok_keyvault"], env=env, stderr=log, stdout=log)  # noqa: S603
+        return subprocess.Popen([sys.executable, "-m", "byok_keyvault"], env=env, stderr=log, stdout=log)
 
 
 async def wait_ready(url: str, proc: subprocess.Popen, within: float = 60) -> None:

@@ -36,17 +36,13 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 @pytest.fixture
 async def responses(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(
-        kafka_bootstrap, "byok.prompt.responses", lambda k: bool(k and RUN.encode() in k)
-    ).start()
+    watch = await TopicWatch(kafka_bootstrap, "byok.prompt.responses", lambda k: bool(k and RUN.encode() in k)).start()
     yield watch
     await watch.stop()
 
 
 @pytest.fixture
 async def usages(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(
-        kafka_bootstrap, "byok.usage.events", lambda k: bool(k and RUN.encode() in k)
-    ).start()
+    watch = await TopicWatch(kafka_bootstrap, "byok.usage.events", lambda k: bool(k and RUN.encode() in k)).start()
     yield watch
     await watch.stop()

@@ -70,7 +70,7 @@ class TopicWatch:
     async def wait_for(
         self,
         predicate: Callable[[list[dict[str, Any]]], bool],
-        timeout: float = 30.0,  # noqa: ASYNC109
+        timeout: float = 30.0,
     ) -> None:
         deadline = time.monotonic() + timeout
         while not predicate(self.values()):
@@ -120,7 +120,7 @@ async def start_worker(settings: InferenceSettings) -> tuple[Worker, asyncio.Tas
     await worker.start()
     task = asyncio.create_task(worker.loop.run())
     await asyncio.wait_for(worker.loop.assigned.wait(), 60)
-    consumer = worker.loop._consumer  # noqa: SLF001 - test wiring: resolve "latest" before producing
+    consumer = worker.loop._consumer
     for tp in consumer.assignment():
         await consumer.position(tp)
     return worker, task

@@ -137,7 +137,8 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
                 status="failed",
                 error=ResponseError(code=failed.code, message=failed.message, retriable=failed.retriable),
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
         return
     await asyncio.gather(
@@ -151,7 +152,8 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
                 finish_reason=completion.finish_reason,
                 usage=_usage_model(completion.usage),
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         ),
     )
 
@@ -227,7 +229,8 @@ async def _call_with_retries(
                 status="delta",
                 output_text=text,
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
 
     attempt = 1

@@ -81,9 +81,7 @@ async def store_key(
         event = _event("key.rotated" if current else "key.stored", ref, fp, expected + 1)
         deps.outbox.prepare(event)
         try:
-            meta = await deps.store.put(
-                ref, api_key, fingerprint=fp, expected_version=expected, created_at=created_at
-            )
+            meta = await deps.store.put(ref, api_key, fingerprint=fp, expected_version=expected, created_at=created_at)
         except VersionConflict:
             deps.outbox.abort(event)
             continue
@@ -158,9 +156,7 @@ async def handle_key_event(event: KeyEvent, store: KeyStore) -> bool:
     return marked
 
 
-async def load_system_keys(
-    system_keys: SystemKeys, store: KeyStore, fingerprint: Callable[[str], str]
-) -> list[str]:
+async def load_system_keys(system_keys: SystemKeys, store: KeyStore, fingerprint: Callable[[str], str]) -> list[str]:
     """Write BYOK_SYSTEM_*_API_KEY into system/<provider> (unchanged keys are not rewritten)."""
     written = []
     for name, secret in system_keys.present().items():
