@@ -285,3 +285,13 @@ def test_canonical_time_is_utc_with_microseconds():
     )
     with pytest.raises(ValueError):
         canonical_time(datetime(2026, 11, 30, 12, 0))
+
+
+def test_sealed_keys_of_every_format_are_redacted_from_logs(pair):
+    from byok_core.logging import redact
+
+    sealed = seal(
+        KEY, public_key=pair.public, tenant_id="acme", request_id="req-1", provider="anthropic", created_at=AT
+    )
+    for text in (sealed, sealed.replace(VERSION, "byok-seal-v1", 1)):
+        assert text not in redact(f"record: {text} end") and "[REDACTED]" in redact(text)
