@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -27,6 +28,7 @@ INVALID_VERSION = "invalid_version"
 ACTIVE, INVALID = "active", "invalid"
 
 
+@lru_cache(maxsize=4096)  # ids repeat on the hot path; bounded, so a flood of new ids cannot grow it
 def encode_segment(value: str, what: str = "id") -> str:
     """One path segment; ValueError for an empty, over-long or non-encodable (lone surrogate) value."""
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_SEGMENT_CHARS:
