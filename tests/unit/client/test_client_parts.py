@@ -4,6 +4,7 @@ de-duplication, key selection, the local-stack export lines."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 import subprocess
 import sys
@@ -173,6 +174,10 @@ def test_the_light_client_does_not_import_faststream_hvac_or_byok_core() -> None
     code = "import sys, byok_client; print(sorted(m for m in ('faststream', 'hvac', 'byok_core') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+    import importlib.metadata
+
+    requires = {re.split(r"[<>=\[ ;]", r, maxsplit=1)[0] for r in importlib.metadata.requires("byok-client") or []}
+    assert "byok-sealing" in requires and not requires & {"byok-core", "faststream", "hvac"}, requires
 
 
 async def test_sync_wrapper_refuses_use_outside_with() -> None:
