@@ -87,7 +87,7 @@ cmd_up() {
   fi
   write_env "$BYOK_RUN_DIR/stack.env" "# written by infra/local/stack.sh up at $(date -u +%FT%TZ)" \
     "$(cat "$BYOK_RUN_DIR/kafka.env" "$BYOK_RUN_DIR/vault.env" "$BYOK_RUN_DIR/postgres.env")" \
-    "BYOK_RUN_DIR=$BYOK_RUN_DIR" "BYOK_STACK_STARTED=${started[*]}"
+    "BYOK_RUN_DIR=$BYOK_RUN_DIR" "BYOK_STACK_STARTED=$(IFS=,; echo "${started[*]}")"
   log "up in $(elapsed "$t0") (started here: ${started[*]:-nothing}); coordinates in $BYOK_RUN_DIR/stack.env"
 }
 

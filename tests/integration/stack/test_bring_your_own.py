@@ -38,7 +38,7 @@ def test_a_second_stack_on_the_first_ones_kafka_starts_vault_and_postgres_only(s
         assert "7 topics present (0 created" in up.stderr
         second = _env(tmp_path / "stack.env")
         assert second["BYOK_KAFKA_BOOTSTRAP"] == stack_env["BYOK_KAFKA_BOOTSTRAP"]
-        assert second["BYOK_STACK_STARTED"] == "postgres vault"
+        assert second["BYOK_STACK_STARTED"] == "postgres,vault"
         assert second["BYOK_VAULT_ADDR"] != stack_env["BYOK_VAULT_ADDR"]
         assert second["BYOK_DATABASE_URL"] != stack_env["BYOK_DATABASE_URL"]
         assert not list((tmp_path / "kafka").glob("*.pid"))
