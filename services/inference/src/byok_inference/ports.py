@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
 
 from .domain.calls import Completion, ProviderCall
 
 Scope = Literal["user", "org", "system"]
-DeltaSink = Callable[[str], Awaitable[None]]
+DeltaSink = Callable[[str, list[dict[str, Any]] | None], Awaitable[None]]  # (text, tool-call pieces)
 
 
 class KeyStoreUnavailable(Exception):
@@ -25,9 +25,7 @@ class StoredKey:
 
 
 class KeyStore(Protocol):
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         """The usable key stored at this place, None when there is none (or it is marked invalid).
 
         Raises KeyStoreUnavailable when the store cannot answer."""

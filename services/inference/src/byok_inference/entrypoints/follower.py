@@ -85,9 +85,7 @@ class StateFollower:
         }
         async with self._progress:
             await asyncio.wait_for(
-                self._progress.wait_for(
-                    lambda: all(self._seen.get(tp, 0) >= end for tp, end in targets.items())
-                ),
+                self._progress.wait_for(lambda: all(self._seen.get(tp, 0) >= end for tp, end in targets.items())),
                 timeout,
             )
 
