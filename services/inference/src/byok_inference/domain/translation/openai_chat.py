@@ -43,6 +43,8 @@ def _has_images(messages: list[dict[str, Any]]) -> bool:
 
 
 def _without_cache_control(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if all(isinstance(m.get("content"), str) for m in messages):
+        return messages  # plain text: nothing to strip, nothing copied
     out = []
     for m in messages:
         content = m.get("content")
