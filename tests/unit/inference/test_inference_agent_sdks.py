@@ -26,7 +26,10 @@ MODELS = {
     Provider.OPENROUTER: "anthropic/claude-sonnet-4.5",
 }
 REASONING_MODELS = {**MODELS, Provider.OPENAI: "o4-mini"}
-PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 WEATHER = {
     "type": "function",
     "function": {

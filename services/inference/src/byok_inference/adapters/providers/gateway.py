@@ -1,8 +1,11 @@
 """ProviderGateway: one SDK client per (provider, stored key), reused from a bounded LRU cache.
 
-Request-supplied keys (sealed in the event) get a client for their call only, closed when the call ends:
-a flood of distinct request keys never grows the cache, and no plaintext key outlives its request in a
-client. A cached client evicted while calls are still using it is closed when the last of them ends.
+Request-supplied keys (sealed in the event) are never cached: their call goes through one shared client
+per provider, with the key given for that call only (`with_options(api_key=...)`, a copy that shares the
+shared client's connection pool, for the openai and anthropic SDKs; a per-request header for
+google-genai). A flood of distinct request keys therefore grows nothing, and no plaintext key outlives
+its request in a client. (A new SDK client per call would cost ~0.2 s of CPU here: SSL contexts and
+pools; measured.) A cached client evicted while calls still use it is closed when the last of them ends.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class SdkGateway:
         self._max_clients = max_clients
         self._clients: OrderedDict[tuple[Provider, str], _Entry] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()  # closes under way (each finishes in milliseconds)
+        self._shared: dict[Provider, Any] = {}  # per provider, for request-supplied keys
 
     def _base_url(self, provider: Provider) -> str | None:
         e = self._endpoints
@@ -83,32 +87,39 @@ class SdkGateway:
     def closing_clients(self) -> int:
         return len(self._closing)
 
+    def _request_key_client(self, provider: Provider, api_key: str) -> Any:
+        shared = self._shared.get(provider)
+        if shared is None:
+            shared = self._shared[provider] = self._make(provider, "request-key-placeholder")
+        if provider is Provider.GEMINI:
+            return shared  # the key goes in the call's own headers (gemini_provider.complete)
+        return shared.with_options(api_key=api_key)  # a light copy sharing the pool; never closed alone
+
     async def complete(self, call: ProviderCall, on_delta: DeltaSink | None = None) -> Completion:
-        entry = (
-            self._entry(call.provider, call.api_key)
-            if call.reuse_client
-            else _Entry(self._make(call.provider, call.api_key))
-        )
+        if not call.reuse_client:
+            client = self._request_key_client(call.provider, call.api_key)
+            return await self._run(client, call, on_delta, per_call_key=True)
+        entry = self._entry(call.provider, call.api_key)
         entry.users += 1
         try:
-            async with asyncio.timeout(self._timeout + 5):
-                return await self._run(entry.client, call, on_delta)
-        except TimeoutError:
-            raise errors.timeout(call.provider.value) from None
+            return await self._run(entry.client, call, on_delta)
         finally:
             entry.users -= 1
-            if not call.reuse_client:
-                self._close_soon(entry.client)  # in the background: the answer need not wait for it
-            elif entry.evicted and entry.users == 0:
+            if entry.evicted and entry.users == 0:
                 self._close_soon(entry.client)
 
-    @staticmethod
-    async def _run(client: Any, call: ProviderCall, on_delta: DeltaSink | None) -> Completion:
-        if call.provider is Provider.ANTHROPIC:
-            return await anthropic_provider.complete(client, call, on_delta)
-        if call.provider is Provider.GEMINI:
-            return await gemini_provider.complete(client, call, on_delta)
-        return await openai_provider.complete(client, call, on_delta, name=call.provider.value)
+    async def _run(
+        self, client: Any, call: ProviderCall, on_delta: DeltaSink | None, per_call_key: bool = False
+    ) -> Completion:
+        try:
+            async with asyncio.timeout(self._timeout + 5):
+                if call.provider is Provider.ANTHROPIC:
+                    return await anthropic_provider.complete(client, call, on_delta)
+                if call.provider is Provider.GEMINI:
+                    return await gemini_provider.complete(client, call, on_delta, per_call_key=per_call_key)
+                return await openai_provider.complete(client, call, on_delta, name=call.provider.value)
+        except TimeoutError:
+            raise errors.timeout(call.provider.value) from None
 
     def _close_soon(self, client: Any) -> None:
         task = asyncio.get_running_loop().create_task(_close(client))
@@ -116,9 +127,10 @@ class SdkGateway:
         task.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
-        entries = list(self._clients.values())
+        clients = [e.client for e in self._clients.values()] + list(self._shared.values())
         self._clients.clear()
-        await asyncio.gather(*(_close(e.client) for e in entries), *list(self._closing), return_exceptions=True)
+        self._shared.clear()
+        await asyncio.gather(*(_close(c) for c in clients), *list(self._closing), return_exceptions=True)
 
 
 async def _close(client: Any) -> None:

@@ -34,11 +34,16 @@ def _api_key_invalid(exc: genai_errors.APIError) -> bool:
     return False
 
 
-async def complete(client: genai.Client, call: ProviderCall, on_delta: DeltaSink | None) -> Completion:
+async def complete(
+    client: genai.Client, call: ProviderCall, on_delta: DeltaSink | None, *, per_call_key: bool = False
+) -> Completion:
+    """per_call_key: the client is shared; the call's key goes in this request's own headers."""
     try:
         contents, config, dropped = translate.request(call)
     except Unsupported as exc:
         raise errors.unsupported(exc) from None
+    if per_call_key:
+        config["http_options"] = {"headers": {"x-goog-api-key": call.api_key}}
     state = StreamState(dropped=dropped)
     try:
         if on_delta is None:
