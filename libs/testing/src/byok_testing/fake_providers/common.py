@@ -55,7 +55,9 @@ def wanted_tool_call(turn: Turn) -> tuple[str, dict[str, Any]] | None:
     name = turn.forced_tool or turn.tools[0]["name"]
     tool = next((t for t in turn.tools if t["name"] == name), turn.tools[0])
     properties = list(((tool.get("parameters") or {}).get("properties") or {}).keys())
-    return tool["name"], ({properties[0]: turn.prompt[:60]} if properties else {})
+    words = [w.strip("?!.,;:'\"") for w in turn.prompt.split()]
+    value = words[-1] if words and words[-1] else turn.prompt[:60]  # "Weather in Lisbon?" -> "Lisbon"
+    return tool["name"], ({properties[0]: value} if properties else {})
 
 
 def usage_numbers(turn: Turn, output_text: str, cache: PromptCache, provider: str) -> dict[str, int]:
