@@ -21,6 +21,12 @@ MAX_TOOL_CALLS = 128
 MAX_URL_CHARS = 20_000_000  # a data: URL carries the image itself (the record size limit applies first)
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # what every provider accepts as a function name
 ToolName = Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
 ReasoningEffort = Literal["low", "medium", "high"]
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"]
 
@@ -86,7 +92,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "user", "assistant", "tool"] = Field(description="Who speaks")
-    content: str | list[ContentPart] | None = Field(
+    content: Annotated[str, Field(max_length=MAX_CONTENT_CHARS)] | list[ContentPart] | None = Field(
         None, description="Text, or a list of text and image_url parts (assistant: may be null with tool_calls)"
     )
     tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOL_CALLS, description="assistant only")
@@ -95,10 +101,9 @@ class Message(BaseModel):
     @model_validator(mode="after")
     def _shape(self) -> Message:
         content = self.content
-        if isinstance(content, str):
-            if len(content) > MAX_CONTENT_CHARS:
-                raise ValueError(f"content longer than {MAX_CONTENT_CHARS} characters")
-        elif content is not None and len(content) > MAX_PARTS:
+        if content.__class__ is str and self.role != "tool" and self.tool_calls is None and self.tool_call_id is None:
+            return self  # plain text: the common case, nothing more to check
+        if isinstance(content, list) and len(content) > MAX_PARTS:
             raise ValueError(f"more than {MAX_PARTS} content parts")
         if self.tool_calls and self.role != "assistant":
             raise ValueError("only assistant messages carry tool_calls")
@@ -174,11 +179,13 @@ class PromptRequest(Event):
 
     @model_validator(mode="after")
     def _tools_consistent(self) -> PromptRequest:
+        if self.tools is None and self.tool_choice is None and all(m.role != "tool" for m in self.messages):
+            return self  # no tools anywhere: the common case
         if isinstance(self.tool_choice, NamedToolChoice):
             names = {t.function.name for t in self.tools or ()}
             if self.tool_choice.function.name not in names:
                 raise ValueError("tool_choice names a function that is not in tools")
-        elif self.tool_choice in ("required",) and not self.tools:
+        elif self.tool_choice == "required" and not self.tools:
             raise ValueError("tool_choice required without tools")
         called: set[str] = set()
         for m in self.messages:
@@ -215,13 +222,17 @@ class PromptResponse(Event):
     route: Route | None = None
     key_source: KeySource | None = None
     output_text: str | None = None
-    tool_calls: list[ToolCall] | None = Field(None, description="completed: the tool calls the model asked for")
-    tool_call_deltas: list[ToolCallDelta] | None = Field(None, description="delta: pieces of tool calls")
+    tool_calls: list[ToolCall] | None = Field(
+        None, description="completed: the tool calls the model asked for", exclude_if=_is_none
+    )
+    tool_call_deltas: list[ToolCallDelta] | None = Field(
+        None, description="delta: pieces of tool calls", exclude_if=_is_none
+    )
     finish_reason: str | None = Field(None, description="stop | length | tool_calls | content_filter | error")
     dropped_params: list[str] | None = Field(
-        None, description="completed: sampling settings the provider's API does not take, not sent"
+        None, description="completed: sampling settings the provider's API does not take, not sent", exclude_if=_is_none
     )
     usage: Usage | None = None
-    metadata: dict[str, str] | None = None
+    metadata: dict[str, str] | None = Field(None, description="the request's metadata", exclude_if=_is_none)
     error: ResponseError | None = None
     completed_at: UtcDatetime = Field(default_factory=utc_now)

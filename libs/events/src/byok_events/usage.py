@@ -34,7 +34,9 @@ class UsageEvent(Event):
         le=MAX_TOKENS_PER_EVENT,
         description="Reasoning/thinking tokens: part of output_tokens, priced as output",
     )
-    metadata: dict[str, str] | None = Field(None, description="The request's metadata, carried along")
+    metadata: dict[str, str] | None = Field(
+        None, description="The request's metadata, carried along", exclude_if=lambda v: v is None
+    )
     occurred_at: UtcDatetime
 
     @model_validator(mode="after")

@@ -63,8 +63,8 @@ def read_turn(body: dict[str, Any]) -> Turn:
             elif kind == "tool_result":
                 if b.get("tool_use_id") not in tool_ids:
                     raise BadRequest("tool_result: tool_use_id matches no earlier tool_use block")
-                text = (
-                    b.get("content")
+                text: str = (
+                    b["content"]
                     if isinstance(b.get("content"), str)
                     else "".join(x.get("text", "") for x in b.get("content") or [] if x.get("type") == "text")
                 )
@@ -178,8 +178,8 @@ def stream_lines(body: dict[str, Any], turn: Turn, numbers: Any) -> list[str]:
                 for c in chunks(block["text"])
             ]
         elif block["type"] == "thinking":
-            start = {"type": "thinking", "thinking": "", "signature": ""}
-            events.append({"type": "content_block_start", "index": i, "content_block": start})
+            empty = {"type": "thinking", "thinking": "", "signature": ""}
+            events.append({"type": "content_block_start", "index": i, "content_block": empty})
             events.append(
                 {
                     "type": "content_block_delta",

@@ -104,7 +104,7 @@ def _message(turn: Turn, provider: str) -> tuple[dict[str, Any], str, str]:
     wanted = wanted_tool_call(turn)
     if wanted:
         name, arguments = wanted
-        call = {
+        call: dict[str, Any] = {
             "id": "call_" + uuid.uuid4().hex[:24],
             "type": "function",
             "function": {"name": name, "arguments": json.dumps(arguments)},

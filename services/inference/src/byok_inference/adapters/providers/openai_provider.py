@@ -34,11 +34,12 @@ async def complete(
         body, dropped = translate.request(call, name, stream=on_delta is not None)
     except Unsupported as exc:
         raise errors.unsupported(exc) from None
-    state = StreamState(dropped=dropped)
+    state: StreamState | None = None
     try:
         if on_delta is None:
             raw = await post_json(client, OpenAIOptions, "/chat/completions", body)
             return translate.completion(json.loads(raw), dropped)
+        state = StreamState(dropped=dropped)
         # Public `post` with cast_to=object: chunks arrive as plain dicts (no typed chunk models); the SDK
         # still raises on an error chunk.
         stream = await client.post("/chat/completions", body=body, cast_to=object, stream=True, stream_cls=_STREAM_CLS)
@@ -55,5 +56,5 @@ async def complete(
         failure = errors.unreachable(name, type(exc).__name__)
     except openai.APIError as exc:  # an error chunk inside a stream
         failure = ProviderFailure(FailureKind.SERVER, f"{name} stream error: {type(exc).__name__}")
-    failure.usage = state.usage
+    failure.usage = state.usage if state is not None else None
     raise failure

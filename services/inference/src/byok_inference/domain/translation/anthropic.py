@@ -67,7 +67,8 @@ def _system(messages: list[dict[str, Any]]) -> str | list[dict[str, Any]] | None
         return "\n\n".join(systems)
     blocks: list[dict[str, Any]] = []
     for c in systems:
-        for b in [{"type": "text", "text": c}] if isinstance(c, str) else _content(c):  # type: ignore[union-attr]
+        parts: list[dict[str, Any]] = [{"type": "text", "text": c}] if isinstance(c, str) else _content(c)  # type: ignore[assignment]
+        for b in parts:
             if b["type"] != "text":
                 raise Unsupported(NAME, "images in a system message")
             blocks.append(b)
@@ -89,7 +90,9 @@ def _messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         if role == "assistant" and m.get("tool_calls"):
             content = _content(m.get("content"))
-            blocks = [{"type": "text", "text": content}] if isinstance(content, str) and content else []
+            blocks: list[dict[str, Any]] = (
+                [{"type": "text", "text": content}] if isinstance(content, str) and content else []
+            )
             if isinstance(content, list):
                 blocks = content
             for c in m["tool_calls"]:
