@@ -25,9 +25,7 @@ class FakeKeyStore:
     def put(self, scope: Scope, tenant_id: str, user_id: str | None, provider: str, api_key: str) -> None:
         self.keys[(scope, tenant_id, user_id if scope == "user" else None, provider)] = api_key
 
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         self.reads += 1
         if self.down:
             raise KeyStoreUnavailable("down")
@@ -96,9 +94,11 @@ class FakePublisher:
     usages: list[UsageEvent] = field(default_factory=list)
     key_events: list[KeyEvent] = field(default_factory=list)
     dead_letters: list[tuple[DeadLetter, bytes | None]] = field(default_factory=list)
+    reply_partitions: list[int | None] = field(default_factory=list)
 
-    async def response(self, event: PromptResponse) -> None:
+    async def response(self, event: PromptResponse, *, partition: int | None = None) -> None:
         self.responses.append(event)
+        self.reply_partitions.append(partition)
 
     async def usage(self, event: UsageEvent) -> None:
         self.usages.append(event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from .common import ByokMode, ErrorCode, Event, KeySource, Provider, Route, UtcDatetime, utc_now
 
@@ -175,6 +175,13 @@ class PromptRequest(Event):
         None, description="Request-supplied keys sealed to the inference worker, by provider"
     )
     stream: bool = Field(False, description="Also emit delta events")
+    reply_partition: StrictInt | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="Partition of byok.prompt.responses every response event of this request is written to "
+        "(the producer's reply partition); absent: the partition of the request_id key",
+    )
     created_at: UtcDatetime | None = None
 
     @model_validator(mode="after")

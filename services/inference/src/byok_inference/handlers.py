@@ -140,7 +140,8 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
                 error=ResponseError(code=failed.code, message=failed.message, retriable=failed.retriable),
                 metadata=request.metadata,
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
         return
     await asyncio.gather(
@@ -157,7 +158,8 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
                 usage=_usage_model(completion.usage),
                 metadata=request.metadata,
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         ),
     )
 
@@ -228,7 +230,8 @@ async def _call_with_retries(
                 output_text=text,
                 tool_call_deltas=tool_calls,  # type: ignore[arg-type]  # validated as ToolCallDelta models
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
 
     attempt = 1

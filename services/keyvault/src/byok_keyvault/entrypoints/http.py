@@ -27,6 +27,7 @@ from ..domain.models import Scope as KeyScope
 from ..handlers import Conflict, Deps, Forbidden, NotFound, delete_key, list_keys, store_key
 from ..metrics import HTTP_REQUESTS, HTTP_SECONDS
 from ..ports import KeyRejected, KeyStoreUnavailable, ValidationUnavailable
+from ..web import mount_keys_page
 
 log = logging.getLogger("byok.keyvault.http")
 
@@ -149,6 +150,7 @@ def create_app(
     health: HealthCheck,
     max_body_bytes: int = 64 * 1024,
     lifespan: Any = None,
+    frame_ancestors: tuple[str, ...] = (),
 ) -> FastAPI:
     app = FastAPI(title="byok key-vault", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
@@ -202,9 +204,7 @@ def create_app(
         if validate not in ("format", "live", None):
             raise ApiError(422, "invalid_request", "validate must be 'format' or 'live'", fields=["validate"])
         with _translate():
-            meta, created = await store_key(
-                principal, provider, scope, api_key, deps, live=validate == "live"
-            )
+            meta, created = await store_key(principal, provider, scope, api_key, deps, live=validate == "live")
         return JSONResponse(meta.to_api(), status_code=201 if created else 200)
 
     @app.delete("/api/user-api-keys/{key_type}")
@@ -220,9 +220,7 @@ def create_app(
         with _translate():
             public = await sealing.current_public()
             kids = await sealing.public_kids()
-        return JSONResponse(
-            {**public.to_json(), "kids": kids}, headers={"cache-control": "public, max-age=60"}
-        )
+        return JSONResponse({**public.to_json(), "kids": kids}, headers={"cache-control": "public, max-age=60"})
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -233,6 +231,7 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    mount_keys_page(app, frame_ancestors=frame_ancestors)
     return app
 
 
@@ -286,9 +285,7 @@ class _translate:
         if isinstance(exc, KeyRejected):
             raise ApiError(422, "invalid_key", "the provider rejected the key") from None
         if isinstance(exc, ValidationUnavailable):
-            raise ApiError(
-                502, "validation_unavailable", "the provider could not be asked; try again"
-            ) from None
+            raise ApiError(502, "validation_unavailable", "the provider could not be asked; try again") from None
         if isinstance(exc, KeyStoreUnavailable | VaultError | LookupError):
             log.error("key store failure: %s", type(exc).__name__)
             raise ApiError(503, "key_store_unavailable", "the key store is unavailable; try again") from None
