@@ -89,6 +89,9 @@ class ToolCallDelta(BaseModel):
 
 
 class Message(BaseModel):
+    """One message; the rules across its fields (tool_calls only on assistant, tool_call_id only on tool,
+    content null only beside tool_calls) are checked by PromptRequest, in one pass over all messages."""
+
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "user", "assistant", "tool"] = Field(description="Who speaks")
@@ -97,21 +100,6 @@ class Message(BaseModel):
     )
     tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOL_CALLS, description="assistant only")
     tool_call_id: str | None = Field(None, min_length=1, max_length=65_536, description="tool only: the call answered")
-
-    @model_validator(mode="after")
-    def _shape(self) -> Message:
-        content = self.content
-        if content.__class__ is str and self.role != "tool" and self.tool_calls is None and self.tool_call_id is None:
-            return self  # plain text: the common case, nothing more to check
-        if isinstance(content, list) and len(content) > MAX_PARTS:
-            raise ValueError(f"more than {MAX_PARTS} content parts")
-        if self.tool_calls and self.role != "assistant":
-            raise ValueError("only assistant messages carry tool_calls")
-        if (self.role == "tool") != (self.tool_call_id is not None):
-            raise ValueError("a tool message, and only a tool message, carries tool_call_id")
-        if content is None and not (self.role == "assistant" and self.tool_calls):
-            raise ValueError("content is required (null only for an assistant message with tool_calls)")
-        return self
 
     def text(self) -> str:
         """The text of this message's content (text parts joined)."""
@@ -185,9 +173,15 @@ class PromptRequest(Event):
     created_at: UtcDatetime | None = None
 
     @model_validator(mode="after")
-    def _tools_consistent(self) -> PromptRequest:
-        if self.tools is None and self.tool_choice is None and all(m.role != "tool" for m in self.messages):
-            return self  # no tools anywhere: the common case
+    def _agent_shapes(self) -> PromptRequest:
+        """The rules across fields, in one pass (the common plain-text request costs one loop)."""
+        messages = self.messages
+        if self.tools is None and self.tool_choice is None:
+            for m in messages:
+                if m.content.__class__ is not str or m.role == "tool" or m.tool_calls is not None or m.tool_call_id:
+                    break
+            else:
+                return self  # plain text only
         if isinstance(self.tool_choice, NamedToolChoice):
             names = {t.function.name for t in self.tools or ()}
             if self.tool_choice.function.name not in names:
@@ -195,11 +189,20 @@ class PromptRequest(Event):
         elif self.tool_choice == "required" and not self.tools:
             raise ValueError("tool_choice required without tools")
         called: set[str] = set()
-        for m in self.messages:
+        for i, m in enumerate(messages):
+            where = f"messages[{i}]"
+            if isinstance(m.content, list) and len(m.content) > MAX_PARTS:
+                raise ValueError(f"{where}: more than {MAX_PARTS} content parts")
+            if m.tool_calls and m.role != "assistant":
+                raise ValueError(f"{where}: only assistant messages carry tool_calls")
+            if (m.role == "tool") != (m.tool_call_id is not None):
+                raise ValueError(f"{where}: a tool message, and only a tool message, carries tool_call_id")
+            if m.content is None and not (m.role == "assistant" and m.tool_calls):
+                raise ValueError(f"{where}: content is required (null only for an assistant message with tool_calls)")
             if m.tool_calls:
                 called.update(c.id for c in m.tool_calls)
             elif m.tool_call_id is not None and m.tool_call_id not in called:
-                raise ValueError("a tool message answers a tool_call_id no earlier assistant message made")
+                raise ValueError(f"{where}: a tool message answers a tool_call_id no earlier assistant message made")
         return self
 
 

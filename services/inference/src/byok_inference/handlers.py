@@ -152,11 +152,9 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
                 tenant_id=request.tenant_id,
                 status="completed",
                 output_text=completion.text,
-                tool_calls=completion.tool_calls,  # type: ignore[arg-type]  # validated as ToolCall models
                 finish_reason=completion.finish_reason,
-                dropped_params=list(completion.dropped_params) or None,
                 usage=_usage_model(completion.usage),
-                metadata=request.metadata,
+                **_agent_fields(completion, request),
                 **context,
             ),
             partition=request.reply_partition,
@@ -333,6 +331,18 @@ def _usage_model(usage: TokenUsage) -> Usage:
         cache_write_tokens=usage.cache_write_tokens,
         reasoning_tokens=usage.reasoning_tokens,
     )
+
+
+def _agent_fields(completion: Completion, request: PromptRequest) -> dict[str, Any]:
+    """The optional fields of a completed response, only those present (plain text: none to validate)."""
+    fields: dict[str, Any] = {}
+    if completion.tool_calls:
+        fields["tool_calls"] = completion.tool_calls
+    if completion.dropped_params:
+        fields["dropped_params"] = list(completion.dropped_params)
+    if request.metadata is not None:
+        fields["metadata"] = request.metadata
+    return fields
 
 
 _MESSAGE_FIELDS = {"role", "content", "tool_calls", "tool_call_id"}

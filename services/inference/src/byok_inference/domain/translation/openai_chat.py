@@ -43,7 +43,10 @@ def _has_images(messages: list[dict[str, Any]]) -> bool:
 
 
 def _without_cache_control(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if all(isinstance(m.get("content"), str) for m in messages):
+    for m in messages:
+        if m.get("content").__class__ is not str:
+            break
+    else:
         return messages  # plain text: nothing to strip, nothing copied
     out = []
     for m in messages:
