@@ -72,7 +72,7 @@ class Publisher:
     def __init__(self) -> None:
         self.bytes = 0
 
-    async def response(self, event: Any) -> None:
+    async def response(self, event: Any, partition: int | None = None) -> None:
         self.bytes += len(event.to_bytes())
 
     async def usage(self, event: Any) -> None:
