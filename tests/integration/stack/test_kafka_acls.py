@@ -36,10 +36,10 @@ REPO = Path(__file__).resolve().parents[3]
 REQUESTS, RESPONSES, USAGE = topics.PROMPT_REQUESTS, topics.PROMPT_RESPONSES, topics.USAGE_EVENTS
 CHARGES, ALERTS, KEYS, DLQ = topics.BILLING_CHARGES, topics.BILLING_ALERTS, topics.KEY_EVENTS, topics.DLQ
 ALL = (REQUESTS, RESPONSES, USAGE, CHARGES, ALERTS, KEYS, DLQ)
-# The contract's table: client file -> (topics it may write, topics it may read).
+# The contract's table (and docs/additions.md's): client file -> (topics it may write, topics it may read).
 TABLE = {
     "producer": ({REQUESTS}, {RESPONSES}),
-    "inference": ({RESPONSES, USAGE, KEYS, DLQ}, {REQUESTS, KEYS, ALERTS}),
+    "inference": ({RESPONSES, USAGE, KEYS, DLQ}, {REQUESTS, KEYS, ALERTS, RESPONSES}),  # responses: de-duplication
     "billing": ({CHARGES, ALERTS, DLQ}, {USAGE}),
     "keyvault": ({KEYS, DLQ}, {KEYS}),
     "analyst": (set(), {CHARGES, ALERTS}),
@@ -125,6 +125,19 @@ def test_the_client_files_are_0600_and_name_their_principal(clients: Path) -> No
         assert username == (name if name in ("producer", "analyst", "admin") else f"byok-{name}")
 
 
+def test_no_kafka_password_on_a_command_line_nor_in_a_readable_file(sasl_stack: Path) -> None:
+    passwords = [_options(sasl_stack / "clients", name)["sasl_plain_password"] for name in ("admin", "producer")]
+    kafka = sasl_stack / "kafka"
+    for path in (kafka / "1" / "server.properties", kafka / "credentials", kafka / "admin.properties"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    pids = [int((kafka / "1.pid").read_text())]
+    pids += [int((sasl_stack / f"{name}.pid").read_text()) for name in ("keyvault", "inference", "billing")]
+    for pid in pids:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        assert not [p for p in passwords if p in cmdline]
+    assert not list(kafka.glob("*/format.args")), "the format argument file (SCRAM passwords) was left behind"
+
+
 @pytest.mark.parametrize("name", sorted(TABLE))
 async def test_each_principal_may_do_exactly_what_the_table_says(clients: Path, name: str) -> None:
     options = _options(clients, name)
@@ -205,3 +218,45 @@ async def test_a_prompt_round_trip_with_every_service_on_its_own_principal(sasl_
         await charges.stop()
     assert [r["status"] for r in found["response"]] == ["completed"]
     assert len(found["charge"]) == 1 and Decimal(found["charge"][0]["charge"]) > 0
+
+
+async def test_the_producer_client_and_the_charges_tail_work_as_their_principals(sasl_stack: Path) -> None:
+    """ByokClient as `producer` (no consumer group: its reply partition is assigned) and `byok charges tail`
+    as `analyst` (no group either) need nothing beyond the table's grants."""
+    import sys
+
+    from byok_client import ByokClient, KafkaConfig
+
+    def principal(name: str) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in (sasl_stack / "clients" / f"{name}.env").read_text().splitlines())
+
+    tenant = f"sasl-client-{uuid.uuid4().hex[:8]}"
+    async with ByokClient(kafka=KafkaConfig.from_env(principal("producer")), tenant_id=tenant) as client:
+        response = await client.complete("gpt-4.1", "Say hello", timeout=60)
+        streamed = [d.output_text async for d in client.stream("claude-sonnet-4-5", "Count", timeout=60)]
+    assert response.status == "completed" and response.tenant_id == tenant and streamed
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BYOK_")} | principal("analyst")
+    argv = [
+        str(Path(sys.executable).parent / "byok"),
+        "charges",
+        "tail",
+        "--tenant",
+        tenant,
+        "--since",
+        "10m",
+        "--no-follow",
+        "--format",
+        "jsonl",
+    ]
+    charges: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    while len(charges) < 2 and time.monotonic() < deadline:
+        done = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        charges = [json.loads(line) for line in done.stdout.splitlines()]
+        await asyncio.sleep(1)
+    assert sorted(c["provider"] for c in charges) == ["anthropic", "openai"]
+    as_producer = env | principal("producer")
+    refused = await asyncio.to_thread(subprocess.run, argv, env=as_producer, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 3 and "refused this as producer" in refused.stderr, refused.stderr

@@ -10,7 +10,7 @@ from byok_events import ErrorCode, PromptRequest
 from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
 from byok_inference.handlers import call_messages, handle_prompt
 from byok_inference.ports import DeltaSink
-from fakes.inference import make_harness
+from fakes.inference import CREATED_AT, make_harness
 
 TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
@@ -41,6 +41,7 @@ def prompt(**fields: Any) -> PromptRequest:
         "user_id": "u1",
         "model": "gpt-4.1",
         "messages": [{"role": "user", "content": "weather?"}],
+        "created_at": CREATED_AT,
     }
     return PromptRequest.model_validate({**body, **fields})
 
@@ -97,7 +98,7 @@ async def test_stream_deltas_carry_tool_call_pieces() -> None:
 async def test_403_on_a_user_side_key_is_key_forbidden_without_fallback_or_invalid_mark(source: str) -> None:
     h = make_harness()
     key = f"{source}-openai-key"
-    sealed = {"openai": h.sealed.seal(key, "t1", "r1")} if source == "request" else None
+    sealed = {"openai": h.sealed.seal(key, "t1", "r1", "openai")} if source == "request" else None
     if source != "request":
         h.keys.put(source, "t1", "u1", "openai", key)  # type: ignore[arg-type]
     h.keys.put("system", "*", None, "openai", "sys-key")
@@ -134,7 +135,7 @@ async def test_a_feature_the_provider_cannot_do_is_invalid_request_without_retry
 
 async def test_request_keys_ask_for_a_client_of_their_own() -> None:
     h = make_harness()
-    sealed = {"openai": h.sealed.seal("request-openai-key", "t1", "r1")}
+    sealed = {"openai": h.sealed.seal("request-openai-key", "t1", "r1", "openai")}
     await handle_prompt(prompt(sealed_keys=sealed), h.deps)
     [call] = h.providers.calls
     assert call.api_key == "request-openai-key" and call.reuse_client is False

@@ -14,11 +14,12 @@ from collections import OrderedDict
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from byok_client import KafkaConfig
 from byok_events import Charge, topics
 from pydantic import ValidationError
 
-from .errors import UNREACHABLE, USAGE, CliError
+from .errors import UNREACHABLE, USAGE, CliError, kafka_failure
 
 COLUMNS = ("billed_at", "tenant_id", "user_id", "provider", "model", "key_source", "provider_cost", "charge", "priced")
 _WIDTHS = tuple(max(len(c), w) for c, w in zip(COLUMNS, (20, 16, 10, 10, 24, 7, 14, 14, 6), strict=True))
@@ -76,9 +77,9 @@ async def tail(args: Any) -> int:
     )
     try:
         await consumer.start()  # without a group id, every partition of the topic is assigned at start
-    except Exception as exc:  # aiokafka raises many kinds; all mean the same to the user
+    except Exception as exc:  # aiokafka raises many kinds: refused or unreachable
         await consumer.stop()
-        raise CliError(f"cannot reach Kafka at {kafka.bootstrap} ({type(exc).__name__})", UNREACHABLE) from None
+        raise kafka_failure(exc, kafka.bootstrap, kafka.sasl_username) from None
     shown = 0
     try:
         tps = sorted(consumer.assignment())
@@ -116,8 +117,10 @@ async def tail(args: Any) -> int:
                         break
                 if args.limit is not None and shown >= args.limit:
                     break
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, CliError):
         raise
+    except KafkaError as exc:
+        raise kafka_failure(exc, kafka.bootstrap, kafka.sasl_username) from None
     finally:
         await consumer.stop()
     if args.format == "table" and not args.follow:

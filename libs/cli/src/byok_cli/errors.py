@@ -29,3 +29,20 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = FAILED) -> None:
         super().__init__(message)
         self.code = code
+
+
+def kafka_failure(exc: BaseException, bootstrap: str, principal: str | None) -> CliError:
+    """What went wrong with Kafka, in the user's terms: refused (3) or unreachable (6)."""
+    from aiokafka import errors
+
+    who = f" as {principal}" if principal else ""
+    refused = (
+        errors.TopicAuthorizationFailedError,
+        errors.GroupAuthorizationFailedError,
+        errors.ClusterAuthorizationFailedError,
+        errors.AuthenticationFailedError,
+        errors.SaslAuthenticationFailed,
+    )
+    if isinstance(exc, refused):
+        return CliError(f"Kafka at {bootstrap} refused this{who} ({type(exc).__name__})", UNAUTHORIZED)
+    return CliError(f"cannot reach Kafka at {bootstrap}{who} ({type(exc).__name__})", UNREACHABLE)

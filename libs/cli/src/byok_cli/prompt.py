@@ -9,7 +9,7 @@ from typing import Any
 from byok_client import ByokClient, KafkaConfig, RequestFailed, ResponseTimeout
 from byok_events import PromptResponse
 
-from .errors import FAILED, TIMEOUT, UNREACHABLE, USAGE, CliError
+from .errors import FAILED, TIMEOUT, USAGE, CliError, kafka_failure
 from .spinner import spinner
 
 _ENV_PROVIDERS = {
@@ -68,8 +68,8 @@ async def run(args: Any, *, tenant_id: str, user_id: str | None, token: str | No
     try:
         async with spinner("connecting to Kafka"):
             await client.start()
-    except Exception as exc:
-        raise CliError(f"cannot reach Kafka at {client.kafka.bootstrap} ({type(exc).__name__})", UNREACHABLE) from None
+    except Exception as exc:  # aiokafka raises many kinds: refused or unreachable
+        raise kafka_failure(exc, client.kafka.bootstrap, client.kafka.sasl_username) from None
     try:
         response = await (
             _stream(client, args, messages, options) if args.stream else _complete(client, args, messages, options)

@@ -81,8 +81,8 @@ class ByokClient:
         return self._replies.partition
 
     async def start(self) -> ByokClient:
-        await self._producer.start()
         try:
+            await self._producer.start()
             await self._replies.start(await self._producer.partitions_for(topics.PROMPT_RESPONSES))
         except BaseException:
             await self._replies.stop()

@@ -91,6 +91,8 @@ class ErrorCode(StrEnum):
     INVALID_REQUEST = "invalid_request"
     BUDGET_EXCEEDED = "budget_exceeded"
     KEY_FORBIDDEN = "key_forbidden"
+    UNAUTHORIZED = "unauthorized"
+    MODEL_NOT_PRICED = "model_not_priced"
 
 
 class Event(BaseModel):
