@@ -103,7 +103,7 @@ async def ask(
 ) -> tuple[Any, list[dict[str, Any]]]:
     request = {**tenant.prompt(model), "messages": messages, **fields}
     request_id = str(uuid.uuid4())
-    waiter = await client.submit({**request, "request_id": request_id})
+    waiter = await client.submit({**request, "request_id": request_id}, user_token=tenant.token)
     response = await asyncio.wait_for(waiter, 60)
     while not any(r["status"] != "delta" for r in await tail.wait(topics.PROMPT_RESPONSES, request_id)):
         await asyncio.sleep(0.05)  # this module's own reader: deltas come before the final answer
