@@ -70,7 +70,7 @@ async def test_completion_usage_and_key(
 ) -> None:
     deltas: list[str] = []
 
-    async def sink(text: str) -> None:
+    async def sink(text: str, tool_calls: object = None) -> None:
         deltas.append(text)
 
     result = await gateway.complete(call(provider, f"key-{provider.value}"), sink if stream else None)
@@ -98,7 +98,7 @@ async def test_completion_usage_and_key(
     ("action", "kind", "status"),
     [
         ("invalid_key", FailureKind.AUTH, None),
-        ("403", FailureKind.AUTH, 403),
+        ("403", FailureKind.FORBIDDEN, 403),
         ("429", FailureKind.RATE_LIMITED, 429),
         ("500", FailureKind.SERVER, 500),
         ("timeout", FailureKind.TIMEOUT, None),

@@ -1,7 +1,9 @@
 """`make run`: a demo round trip through the running stack and services.
 
 Stores a user key through the key-vault API, sends three prompts (a stored user key, the platform's
-system key, a sealed request key), prints each response and the priced charge billing made of it.
+system key, a sealed request key), then runs a tool-calling round trip (the model asks for a tool, the
+demo runs it and sends the result back, the model finishes), and prints each response and the priced
+charge billing made of it.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ async def main() -> None:
             print(f"stored the user's Anthropic key: HTTP {answer.status} {stored}")
 
     ready = asyncio.Event()
-    charges_task = asyncio.create_task(_charges(analyst, tenant, 3, ready))
+    charges_task = asyncio.create_task(_charges(analyst, tenant, 5, ready))
     await asyncio.wait_for(ready.wait(), 30)
 
     prompts = [
@@ -129,6 +131,8 @@ async def main() -> None:
             print(f"  output: {response.output_text!r}")
             print(f"  usage: {response.usage.model_dump() if response.usage else None}  error: {response.error}")
 
+        await _tool_round_trip(client, tenant, user)
+
     charges = await asyncio.wait_for(charges_task, 60)
     print("\npriced charges (byok.billing.charges):")
     for charge in sorted(charges, key=lambda c: c.key_source):
@@ -137,6 +141,41 @@ async def main() -> None:
             f"provider_cost=${charge.provider_cost:f} markup_rate={charge.markup_rate:f} charge=${charge.charge:f} "
             f"priced={charge.priced}"
         )
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def get_weather(city: str) -> dict[str, object]:
+    """The demo's tool: what an agent would run on its side when the model asks for it."""
+    return {"city": city, "sky": "clear", "celsius": 19}
+
+
+async def _tool_round_trip(client: ByokClient, tenant: str, user: str) -> None:
+    messages: list[dict[str, object]] = [{"role": "user", "content": "What is the weather in Lisbon?"}]
+    options = {"tenant_id": tenant, "user_id": user, "tools": [WEATHER_TOOL]}
+    print("\n[tool round trip] 1. the model is offered get_weather")
+    first = await client.complete("claude-sonnet-4-5", messages, **options)
+    if not first.tool_calls:
+        print(f"  unexpected answer: {first.finish_reason} {first.output_text!r}")
+        return
+    call = first.tool_calls[0]
+    print(f"  finish_reason={first.finish_reason}: it asks for {call.function.name}({call.function.arguments})")
+    result = get_weather(**json.loads(call.function.arguments))
+    print(f"2. the producer runs the tool and answers: {result}")
+    messages += [
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+        {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)},
+    ]
+    second = await client.complete("claude-sonnet-4-5", messages, **options)
+    print(f"3. the model finishes: finish_reason={second.finish_reason} output: {second.output_text!r}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,19 @@ from .billing import BudgetAlert, Charge
 from .common import ByokMode, ErrorCode, KeySource, Money, Provider, Route, UtcDatetime, utc_now
 from .dlq import DeadLetter
 from .keys import KeyEvent
-from .prompts import Message, PromptRequest, PromptResponse, ResponseError, Usage
+from .prompts import (
+    ContentPart,
+    ImagePart,
+    Message,
+    PromptRequest,
+    PromptResponse,
+    ResponseError,
+    TextPart,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from .usage import UsageEvent
 
 __all__ = [
@@ -17,7 +29,13 @@ __all__ = [
     "ErrorCode",
     "KeyEvent",
     "KeySource",
+    "ContentPart",
+    "ImagePart",
     "Message",
+    "TextPart",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
     "Money",
     "PromptRequest",
     "PromptResponse",

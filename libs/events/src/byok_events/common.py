@@ -90,6 +90,7 @@ class ErrorCode(StrEnum):
     PROVIDER_TIMEOUT = "provider_timeout"
     INVALID_REQUEST = "invalid_request"
     BUDGET_EXCEEDED = "budget_exceeded"
+    KEY_FORBIDDEN = "key_forbidden"
     UNAUTHORIZED = "unauthorized"
     MODEL_NOT_PRICED = "model_not_priced"
 

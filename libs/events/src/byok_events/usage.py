@@ -28,12 +28,23 @@ class UsageEvent(Event):
     output_tokens: int = Field(ge=0, le=MAX_TOKENS_PER_EVENT)
     cache_read_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_EVENT)
     cache_write_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_EVENT)
+    reasoning_tokens: int = Field(
+        0,
+        ge=0,
+        le=MAX_TOKENS_PER_EVENT,
+        description="Reasoning/thinking tokens: part of output_tokens, priced as output",
+    )
+    metadata: dict[str, str] | None = Field(
+        None, description="The request's metadata, carried along", exclude_if=lambda v: v is None
+    )
     occurred_at: UtcDatetime
 
     @model_validator(mode="after")
     def _consistent(self) -> UsageEvent:
         if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
             raise ValueError("cache tokens exceed input_tokens (input_tokens is the total input)")
+        if self.reasoning_tokens > self.output_tokens:
+            raise ValueError("reasoning_tokens exceed output_tokens (output_tokens includes reasoning)")
         if self.byok != (self.key_source != KeySource.SYSTEM):
             raise ValueError("byok must equal key_source != 'system'")
         return self

@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from byok_core.fingerprint import Fingerprints
 from byok_core.vault import VaultError
@@ -148,11 +148,15 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
             provider=slot.key_provider,
             model=sent_model,
             api_key=chosen.key.api_key,
-            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            messages=call_messages(request),
             max_tokens=request.max_tokens or deps.default_max_tokens,
             temperature=request.temperature,
             top_p=request.top_p,
             stop=[request.stop] if isinstance(request.stop, str) else request.stop,
+            tools=[t.model_dump(exclude_none=True) for t in request.tools] if request.tools else None,
+            tool_choice=_tool_choice(request),
+            reasoning_effort=request.reasoning_effort,
+            reuse_client=slot.source is not KeySource.REQUEST,
         )
         completion = await _call_with_retries(request, call, context, deps)
     except _Failed as failed:
@@ -162,6 +166,7 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
                 tenant_id=request.tenant_id,
                 status="failed",
                 error=ResponseError(code=failed.code, message=failed.message, retriable=failed.retriable),
+                metadata=request.metadata,
                 **context,
             ),
             partition=request.reply_partition,
@@ -177,6 +182,7 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
                 output_text=completion.text,
                 finish_reason=completion.finish_reason,
                 usage=_usage_model(completion.usage),
+                **_agent_fields(completion, request),
                 **context,
             ),
             partition=request.reply_partition,
@@ -253,7 +259,7 @@ async def _call_with_retries(
 ) -> Completion:
     streamed = False
 
-    async def on_delta(text: str) -> None:
+    async def on_delta(text: str, tool_calls: list[dict[str, Any]] | None = None) -> None:
         nonlocal streamed
         streamed = True
         await deps.publisher.response(
@@ -262,6 +268,7 @@ async def _call_with_retries(
                 tenant_id=request.tenant_id,
                 status="delta",
                 output_text=text,
+                tool_call_deltas=tool_calls,  # type: ignore[arg-type]  # validated as ToolCallDelta models
                 **context,
             ),
             partition=request.reply_partition,
@@ -294,6 +301,16 @@ async def _raise_for(
     deps: Deps,
 ) -> None:
     source = context["key_source"]
+    if failure.kind is FailureKind.UNSUPPORTED:
+        raise _Failed(ErrorCode.INVALID_REQUEST, str(failure))
+    if failure.kind is FailureKind.FORBIDDEN:
+        if source is KeySource.SYSTEM:
+            log.error(
+                "the platform's provider key was refused this call (403)", extra={"provider": call.provider.value}
+            )
+            raise _Failed(ErrorCode.PROVIDER_ERROR, "the provider refused the platform key this call (403)")
+        # valid key, not allowed this model, region or feature: no fallback, and the key stays active
+        raise _Failed(ErrorCode.KEY_FORBIDDEN, f"the provider refused the {source} key this model or feature (403)")
     if failure.kind is FailureKind.AUTH:
         if source is KeySource.SYSTEM:
             log.error("the platform's provider key was rejected", extra={"provider": call.provider.value})
@@ -351,6 +368,8 @@ async def _publish_usage(request: PromptRequest, context: dict[str, object], usa
             output_tokens=usage.output_tokens,
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            metadata=request.metadata,
             occurred_at=utc_now(),
         )
     )
@@ -362,4 +381,39 @@ def _usage_model(usage: TokenUsage) -> Usage:
         output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
     )
+
+
+def _agent_fields(completion: Completion, request: PromptRequest) -> dict[str, Any]:
+    """The optional fields of a completed response, only those present (plain text: none to validate)."""
+    fields: dict[str, Any] = {}
+    if completion.tool_calls:
+        fields["tool_calls"] = completion.tool_calls
+    if completion.dropped_params:
+        fields["dropped_params"] = list(completion.dropped_params)
+    if request.metadata is not None:
+        fields["metadata"] = request.metadata
+    return fields
+
+
+_MESSAGE_FIELDS = {"role", "content", "tool_calls", "tool_call_id"}
+
+
+def call_messages(request: PromptRequest) -> list[dict[str, Any]]:
+    """The request's messages as plain Chat Completions dicts; plain text ones without a model dump."""
+    out: list[dict[str, Any]] = []
+    for m in request.messages:
+        content = m.content
+        if isinstance(content, str) and m.role != "tool" and not m.tool_calls:
+            out.append({"role": m.role, "content": content})
+        else:
+            out.append(m.model_dump(include=_MESSAGE_FIELDS, exclude_none=True))
+    return out
+
+
+def _tool_choice(request: PromptRequest) -> str | dict[str, Any] | None:
+    choice = request.tool_choice
+    if choice is None or isinstance(choice, str):
+        return choice
+    return choice.model_dump()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from byok_core.vault import KeyStoreUnavailable as KeyStoreUnavailable  # the key store could not answer
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
@@ -13,7 +13,7 @@ from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEve
 from .domain.calls import Completion, ProviderCall
 
 Scope = Literal["user", "org", "system"]
-DeltaSink = Callable[[str], Awaitable[None]]
+DeltaSink = Callable[[str, list[dict[str, Any]] | None], Awaitable[None]]  # (text, tool-call pieces)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class Call:
     stream: bool
     prompt: str
     status: int = 200
+    features: dict[str, Any] = field(default_factory=dict)  # images, tools, tool_results, reasoning, ...
     at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:

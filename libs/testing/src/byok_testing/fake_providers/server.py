@@ -9,19 +9,24 @@ Paths (base URLs to give the SDKs, relative to http://host:port):
 Control (for tests in another process):
     POST /_control/rules {"rules": [Rule...], "replace": false}     DELETE /_control/rules
     POST /_control/latency {"ms": 500}     GET /_calls?contains=&api_key=     DELETE /_calls
-The key each call carried is recorded (x-api-key, Authorization: Bearer, x-goog-api-key or ?key=).
+The key each call carried is recorded (x-api-key, Authorization: Bearer, x-goog-api-key or ?key=), and
+what the request asked (features: images, tools, tool results, reasoning, cache breakpoint).
+Requests are checked as the real APIs check them (a wrong shape is answered 400 in the provider's error
+format); tools, images, cache breakpoints and reasoning are answered in each provider's wire format, plain
+and streamed (per-provider modules anthropic.py, openai_chat.py, gemini.py). With tools offered, the fake
+model asks for the first (or the forced) tool until a tool result comes back, then answers in text.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import uuid
 from typing import Any
 
 from aiohttp import web
 
+from . import anthropic, gemini, openai_chat
+from .common import BadRequest, PromptCache, Turn, sse, usage_numbers
 from .rules import Call, Rule, RuleBook
 
 _JSON = "application/json"
@@ -40,26 +45,10 @@ def _key_of(request: web.Request) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _usage_numbers(prompt_chars: int, output_text: str) -> dict[str, int]:
-    """Deterministic token counts: a quarter of a long prompt is a cache read, an eighth a write."""
-    total_input = max(1, prompt_chars // 4)
-    cache_read = total_input // 4 if total_input >= 8 else 0
-    cache_write = total_input // 8 if total_input >= 8 else 0
-    return {
-        "total_input": total_input,
-        "cache_read": cache_read,
-        "cache_write": cache_write,
-        "output": max(1, len(output_text.split())),
-    }
-
-
-def _reply_text(provider: str, prompt: str) -> str:
-    return f"fake {provider} reply to: {prompt[:120]}"
-
-
 class FakeProviderServer:
     def __init__(self) -> None:
         self.book = RuleBook()
+        self.cache = PromptCache()
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         r = self.app.router
         r.add_post("/v1/messages", self._anthropic)
@@ -107,11 +96,13 @@ class FakeProviderServer:
     # common ----------------------------------------------------------------------------------------
 
     async def _gate(
-        self, request: web.Request, provider: str, model: str, stream: bool, prompt: str
+        self, request: web.Request, provider: str, model: str, stream: bool, turn: Turn | None
     ) -> tuple[str, float | None, Call]:
         api_key, header = _key_of(request)
         action, latency_ms, retry_after = self.book.decide(provider, model, api_key)
-        call = Call(provider, request.path, model, api_key, header, stream, prompt)
+        prompt = turn.prompt if turn is not None else ""
+        features = turn.features() if turn is not None else {}
+        call = Call(provider, request.path, model, api_key, header, stream, prompt, features=features)
         self.book.record(call)
         if action == "timeout":
             deadline = time.monotonic() + 600
@@ -128,20 +119,34 @@ class FakeProviderServer:
     def _retry_headers(retry_after: float | None) -> dict[str, str]:
         return {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
 
+    def _numbers(self, turn: Turn, provider: str) -> Any:
+        return lambda text: usage_numbers(turn, text, self.cache, provider)
+
+    @staticmethod
+    def _bad_request(call: Call, body: dict[str, Any]) -> web.Response:
+        call.status = 400
+        return web.json_response(body, status=400)
+
     # Anthropic Messages ----------------------------------------------------------------------------
 
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         model = body.get("model", "")
-        messages = body.get("messages", [])
-        prompt = _text_of(messages[-1].get("content")) if messages else ""
-        chars = sum(len(_text_of(m.get("content"))) for m in messages) + len(_text_of(body.get("system")))
         stream = bool(body.get("stream"))
-        action, retry_after, call = await self._gate(request, "anthropic", model, stream, prompt)
+        try:
+            turn: Turn | None = anthropic.read_turn(body)
+            problem = None
+        except BadRequest as exc:
+            turn, problem = None, str(exc)
+        action, retry_after, call = await self._gate(request, "anthropic", model, stream, turn)
+        if problem is not None or turn is None:
+            return self._bad_request(
+                call, {"type": "error", "error": {"type": "invalid_request_error", "message": problem}}
+            )
         error = {
             "401": (401, "authentication_error", "invalid x-api-key"),
             "invalid_key": (401, "authentication_error", "invalid x-api-key"),
-            "403": (403, "permission_error", "forbidden"),
+            "403": (403, "permission_error", "Your API key does not have permission to use the specified resource."),
             "429": (429, "rate_limit_error", "rate limited"),
             "500": (500, "api_error", "internal server error"),
         }.get(action)
@@ -152,73 +157,10 @@ class FakeProviderServer:
                 status=error[0],
                 headers=self._retry_headers(retry_after),
             )
-        text = _reply_text("anthropic", prompt)
-        n = _usage_numbers(chars, text)
-        usage_in = {
-            "input_tokens": n["total_input"] - n["cache_read"] - n["cache_write"],
-            "cache_creation_input_tokens": n["cache_write"],
-            "cache_read_input_tokens": n["cache_read"],
-        }
-        message_id = "msg_" + uuid.uuid4().hex[:24]
+        numbers = self._numbers(turn, "anthropic")
         if not stream:
-            return web.json_response(
-                {
-                    "id": message_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": [{"type": "text", "text": text}],
-                    "stop_reason": "end_turn",
-                    "stop_sequence": None,
-                    "usage": {**usage_in, "output_tokens": n["output"]},
-                }
-            )
-        events: list[tuple[str, dict[str, Any]]] = [
-            (
-                "message_start",
-                {
-                    "type": "message_start",
-                    "message": {
-                        "id": message_id,
-                        "type": "message",
-                        "role": "assistant",
-                        "model": model,
-                        "content": [],
-                        "stop_reason": None,
-                        "stop_sequence": None,
-                        "usage": {**usage_in, "output_tokens": 1},
-                    },
-                },
-            ),
-            (
-                "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            ),
-        ]
-        for chunk in _chunks(text):
-            events.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": chunk},
-                    },
-                )
-            )
-        events += [
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": n["output"]},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
-        return await _sse(request, [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events])
+            return web.json_response(anthropic.answer(body, turn, numbers))
+        return await sse(request, anthropic.stream_lines(body, turn, numbers))
 
     # OpenAI Chat Completions and OpenRouter --------------------------------------------------------
 
@@ -231,15 +173,21 @@ class FakeProviderServer:
     async def _chat(self, request: web.Request, provider: str) -> web.StreamResponse:
         body = await request.json()
         model = body.get("model", "")
-        messages = body.get("messages", [])
-        prompt = _text_of(messages[-1].get("content")) if messages else ""
-        chars = sum(len(_text_of(m.get("content"))) for m in messages)
         stream = bool(body.get("stream"))
-        action, retry_after, call = await self._gate(request, provider, model, stream, prompt)
+        try:
+            turn: Turn | None = openai_chat.read_turn(body, provider)
+            problem = None
+        except BadRequest as exc:
+            turn, problem = None, str(exc)
+        action, retry_after, call = await self._gate(request, provider, model, stream, turn)
+        if problem is not None or turn is None:
+            return self._bad_request(
+                call, {"error": {"message": problem, "type": "invalid_request_error", "param": None, "code": None}}
+            )
         error = {
             "401": (401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
             "invalid_key": (401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
-            "403": (403, "permission_error", "forbidden", "forbidden"),
+            "403": (403, "permission_error", "model_not_found", "You do not have access to this model"),
             "429": (429, "rate_limit_exceeded", "rate_limit_exceeded", "Rate limit reached"),
             "500": (500, "server_error", "server_error", "The server had an error"),
         }.get(action)
@@ -250,61 +198,10 @@ class FakeProviderServer:
                 status=error[0],
                 headers=self._retry_headers(retry_after),
             )
-        text = _reply_text(provider, prompt)
-        n = _usage_numbers(chars, text)
-        details: dict[str, int] = {"cached_tokens": n["cache_read"]}
-        if provider == "openrouter":
-            details["cache_write_tokens"] = n["cache_write"]
-        usage = {
-            "prompt_tokens": n["total_input"],
-            "completion_tokens": n["output"],
-            "total_tokens": n["total_input"] + n["output"],
-            "prompt_tokens_details": details,
-            "completion_tokens_details": {"reasoning_tokens": 0},
-        }
-        completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
-        created = int(time.time())
+        numbers = self._numbers(turn, provider)
         if not stream:
-            return web.json_response(
-                {
-                    "id": completion_id,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": text, "refusal": None},
-                            "logprobs": None,
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": usage,
-                    "system_fingerprint": "fp_fake",
-                }
-            )
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        base = {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "system_fingerprint": "fp_fake",
-        }
-        frames = [
-            {
-                **base,
-                "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
-            }
-        ]
-        frames += [
-            {**base, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]} for c in _chunks(text)
-        ]
-        frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        if include_usage:
-            frames.append({**base, "choices": [], "usage": usage})
-        lines = [f"data: {json.dumps(f)}\n\n" for f in frames] + ["data: [DONE]\n\n"]
-        return await _sse(request, lines)
+            return web.json_response(openai_chat.answer(body, turn, provider, numbers))
+        return await sse(request, openai_chat.stream_lines(body, turn, provider, numbers))
 
     # Gemini generateContent / streamGenerateContent ------------------------------------------------
 
@@ -314,13 +211,15 @@ class FakeProviderServer:
         if method not in ("generateContent", "streamGenerateContent"):
             raise web.HTTPNotFound()
         body = await request.json()
-        contents = body.get("contents", [])
-        texts = [p.get("text", "") for c in contents for p in c.get("parts", [])]
-        system = body.get("systemInstruction") or body.get("system_instruction") or {}
-        chars = sum(len(t) for t in texts) + sum(len(p.get("text", "")) for p in system.get("parts", []))
-        prompt = texts[-1] if texts else ""
         stream = method == "streamGenerateContent"
-        action, retry_after, call = await self._gate(request, "gemini", model, stream, prompt)
+        try:
+            turn: Turn | None = gemini.read_turn(body)
+            problem = None
+        except BadRequest as exc:
+            turn, problem = None, str(exc)
+        action, retry_after, call = await self._gate(request, "gemini", model, stream, turn)
+        if problem is not None or turn is None:
+            return self._bad_request(call, {"error": {"code": 400, "message": problem, "status": "INVALID_ARGUMENT"}})
         error = {
             "invalid_key": (
                 400,
@@ -346,67 +245,7 @@ class FakeProviderServer:
                     }
                 ]
             return web.json_response({"error": err}, status=error[0], headers=self._retry_headers(retry_after))
-        text = _reply_text("gemini", prompt)
-        n = _usage_numbers(chars, text)
-        usage = {
-            "promptTokenCount": n["total_input"],
-            "candidatesTokenCount": n["output"],
-            "totalTokenCount": n["total_input"] + n["output"],
-            "cachedContentTokenCount": n["cache_read"],
-        }
-        response_id = uuid.uuid4().hex[:20]
+        numbers = self._numbers(turn, "gemini")
         if not stream:
-            return web.json_response(
-                {
-                    "candidates": [
-                        {
-                            "content": {"role": "model", "parts": [{"text": text}]},
-                            "finishReason": "STOP",
-                            "index": 0,
-                        }
-                    ],
-                    "usageMetadata": usage,
-                    "modelVersion": model,
-                    "responseId": response_id,
-                }
-            )
-        chunks = _chunks(text)
-        frames = []
-        for i, chunk in enumerate(chunks):
-            candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": chunk}]}, "index": 0}
-            last = i == len(chunks) - 1
-            if last:
-                candidate["finishReason"] = "STOP"
-            frames.append(
-                {
-                    "candidates": [candidate],
-                    "modelVersion": model,
-                    "responseId": response_id,
-                    "usageMetadata": usage if last else {"promptTokenCount": n["total_input"]},
-                }
-            )
-        return await _sse(request, [f"data: {json.dumps(f)}\r\n\r\n" for f in frames])
-
-
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return str(content)
-
-
-def _chunks(text: str, size: int = 3) -> list[str]:
-    words = text.split(" ")
-    return [" ".join(words[i : i + size]) + (" " if i + size < len(words) else "") for i in range(0, len(words), size)]
-
-
-async def _sse(request: web.Request, lines: list[str]) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    await response.prepare(request)
-    for line in lines:
-        await response.write(line.encode())
-    await response.write_eof()
-    return response
+            return web.json_response(gemini.answer(model, turn, numbers))
+        return await sse(request, gemini.stream_lines(model, turn, numbers))

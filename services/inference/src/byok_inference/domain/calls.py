@@ -15,6 +15,7 @@ class TokenUsage:
     output_tokens: int
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    reasoning_tokens: int = 0  # part of output_tokens
 
     @property
     def used(self) -> bool:
@@ -26,23 +27,31 @@ class ProviderCall:
     provider: Provider  # the API called (openrouter when routed through it)
     model: str  # the model id sent to it
     api_key: str = field(repr=False)
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]  # the contract's Chat Completions messages, as plain dicts
     max_tokens: int
     temperature: float | None = None
     top_p: float | None = None
     stop: list[str] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    reasoning_effort: str | None = None
+    reuse_client: bool = True  # False for request-supplied keys: their SDK client lives for this call only
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Completion:
     text: str
-    finish_reason: str | None
+    finish_reason: str | None  # normalised: stop | length | tool_calls | content_filter | error
     usage: TokenUsage
+    tool_calls: list[dict[str, Any]] | None = None  # Chat Completions shape, arguments as JSON text
+    dropped_params: tuple[str, ...] = ()  # settings the provider's API does not take, not sent
 
 
 class FailureKind(enum.Enum):
     AUTH = "auth"  # the key was rejected
+    FORBIDDEN = "forbidden"  # 403: the key is valid but may not use this model, region or feature
+    UNSUPPORTED = "unsupported"  # the request asks for something the provider cannot do (no call made)
     RATE_LIMITED = "rate_limited"
     SERVER = "server"  # 5xx or connection trouble
     TIMEOUT = "timeout"

@@ -1,4 +1,4 @@
-"""Anthropic Messages through the official anthropic SDK (aiohttp transport)."""
+"""Anthropic Messages through the official anthropic SDK (aiohttp transport); translation in domain."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from typing import Any
 
 import anthropic
 
-from ...domain.calls import Completion, ProviderCall, ProviderFailure, TokenUsage
+from ...domain.calls import Completion, ProviderCall, ProviderFailure
+from ...domain.translation import anthropic as translate
+from ...domain.translation.common import StreamState, Unsupported
 from ...ports import DeltaSink
 from . import errors
 from .sdk_post import AnthropicOptions, post_json
 
 NAME = "anthropic"
+_STREAM_CLS = anthropic.AsyncStream[object]
 
 
 def make_client(api_key: str, base_url: str | None, timeout: float) -> anthropic.AsyncAnthropic:
@@ -25,89 +28,37 @@ def make_client(api_key: str, base_url: str | None, timeout: float) -> anthropic
     )
 
 
-def _params(call: ProviderCall) -> dict[str, Any]:
-    system = "\n\n".join(m["content"] for m in call.messages if m["role"] == "system")
-    params: dict[str, Any] = {
-        "model": call.model,
-        "max_tokens": call.max_tokens,
-        "messages": [m for m in call.messages if m["role"] != "system"],
-    }
-    if system:
-        params["system"] = system
-    if call.temperature is not None:
-        params["temperature"] = call.temperature
-    if call.top_p is not None:
-        params["top_p"] = call.top_p
-    if call.stop:
-        params["stop_sequences"] = call.stop
-    return params
-
-
-def _completion(data: dict[str, Any]) -> Completion:
-    text = "".join(b.get("text", "") for b in data.get("content") or [] if b.get("type") == "text")
-    u = data.get("usage") or {}
-    read = u.get("cache_read_input_tokens") or 0
-    write = u.get("cache_creation_input_tokens") or 0
-    usage = TokenUsage(
-        input_tokens=(u.get("input_tokens") or 0) + read + write,
-        output_tokens=u.get("output_tokens") or 0,
-        cache_read_tokens=read,
-        cache_write_tokens=write,
-    )
-    return Completion(text, data.get("stop_reason"), usage)
-
-
-def _usage(u: Any) -> TokenUsage:
-    read = getattr(u, "cache_read_input_tokens", None) or 0
-    write = getattr(u, "cache_creation_input_tokens", None) or 0
-    return TokenUsage(
-        input_tokens=(u.input_tokens or 0) + read + write,  # Anthropic's input_tokens excludes the cache
-        output_tokens=u.output_tokens or 0,
-        cache_read_tokens=read,
-        cache_write_tokens=write,
-    )
-
-
 async def complete(client: anthropic.AsyncAnthropic, call: ProviderCall, on_delta: DeltaSink | None) -> Completion:
     try:
-        if on_delta is None:
-            # The SDK's lower-level post (same client, auth and errors) without typed-body transformation
-            # and response models: about half the CPU of messages.create (profiled).
-            raw = await post_json(client, AnthropicOptions, "/v1/messages", _params(call))
-            return _completion(json.loads(raw))
-        return await _stream(client, call, on_delta)
-    except anthropic.APIStatusError as exc:
-        raise errors.from_status(NAME, exc.status_code, exc.response.headers) from None
-    except anthropic.APITimeoutError:
-        raise errors.timeout(NAME) from None
-    except anthropic.APIConnectionError as exc:
-        raise errors.unreachable(NAME, type(exc).__name__) from None
-
-
-async def _stream(client: anthropic.AsyncAnthropic, call: ProviderCall, on_delta: DeltaSink) -> Completion:
-    parts: list[str] = []
-    usage: TokenUsage | None = None
-    stop_reason = None
-    input_usage: Any = None
+        body, dropped = translate.request(call, stream=on_delta is not None)
+    except Unsupported as exc:
+        raise errors.unsupported(exc) from None
     try:
-        stream = await client.messages.create(**_params(call), stream=True)
+        if on_delta is None:
+            raw = await post_json(client, AnthropicOptions, "/v1/messages", body)
+            return translate.completion(json.loads(raw), dropped)
+        return await _stream(client, body, dropped, on_delta)
+    except (anthropic.APIStatusError, anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+        raise _translate(exc) from None
+
+
+async def _stream(
+    client: anthropic.AsyncAnthropic, body: dict[str, Any], dropped: tuple[str, ...], on_delta: DeltaSink
+) -> Completion:
+    state = StreamState(dropped=dropped)
+    try:
+        # Public `post` with cast_to=object: the SDK parses the SSE events and raises on error events,
+        # and hands over each event as a plain dict (no typed event models built per event).
+        stream = await client.post("/v1/messages", body=body, cast_to=object, stream=True, stream_cls=_STREAM_CLS)
         async for event in stream:
-            if event.type == "message_start":
-                input_usage = event.message.usage
-                usage = _usage(input_usage)
-            elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                parts.append(event.delta.text)
-                await on_delta(event.delta.text)
-            elif event.type == "message_delta":
-                stop_reason = event.delta.stop_reason
-                if input_usage is not None:
-                    input_usage.output_tokens = event.usage.output_tokens
-                    usage = _usage(input_usage)
+            delta = translate.stream_event(state, event)  # type: ignore[arg-type]
+            if delta is not None:
+                await on_delta(delta.text, delta.tool_calls)
     except (anthropic.APIStatusError, anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
         failure = _translate(exc)
-        failure.usage = usage
+        failure.usage = state.usage
         raise failure from None
-    return Completion("".join(parts), stop_reason, usage or TokenUsage(0, 0))
+    return state.completion()
 
 
 def _translate(exc: Exception) -> ProviderFailure:

@@ -25,8 +25,10 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
 def from_status(
     provider: str, status: int, headers: Mapping[str, str] | None = None, auth_rejected: bool = False
 ) -> ProviderFailure:
-    if status in (401, 403) or auth_rejected:
+    if status == 401 or auth_rejected:
         kind = FailureKind.AUTH
+    elif status == 403:
+        kind = FailureKind.FORBIDDEN  # a valid key that may not do this: not a rejected key
     elif status == 429:
         kind = FailureKind.RATE_LIMITED
     elif status in (408, 504):
@@ -46,3 +48,8 @@ def timeout(provider: str) -> ProviderFailure:
 
 def unreachable(provider: str, what: str) -> ProviderFailure:
     return ProviderFailure(FailureKind.SERVER, f"{provider} unreachable: {what}")
+
+
+def unsupported(exc: Exception) -> ProviderFailure:
+    """A request the provider cannot do, found while translating it (no call was made)."""
+    return ProviderFailure(FailureKind.UNSUPPORTED, str(exc))

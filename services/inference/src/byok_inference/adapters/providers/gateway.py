@@ -1,4 +1,12 @@
-"""ProviderGateway: one SDK client per (provider, key), reused from a bounded LRU cache."""
+"""ProviderGateway: one SDK client per (provider, stored key), reused from a bounded LRU cache.
+
+Request-supplied keys (sealed in the event) are never cached: their call goes through one shared client
+per provider, with the key given for that call only (`with_options(api_key=...)`, a copy that shares the
+shared client's connection pool, for the openai and anthropic SDKs; a per-request header for
+google-genai). A flood of distinct request keys therefore grows nothing, and no plaintext key outlives
+its request in a client. (A new SDK client per call would cost ~0.2 s of CPU here: SSL contexts and
+pools; measured.) A cached client evicted while calls still use it is closed when the last of them ends.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from byok_core.settings import ProviderEndpoints
@@ -18,21 +27,21 @@ from . import anthropic_provider, errors, gemini_provider, openai_provider
 log = logging.getLogger("byok.inference.providers")
 
 
+@dataclass
+class _Entry:
+    client: Any
+    users: int = 0
+    evicted: bool = False
+
+
 class SdkGateway:
-    def __init__(
-        self,
-        endpoints: ProviderEndpoints,
-        *,
-        timeout: float = 60.0,
-        max_clients: int = 1024,
-        close_grace: float = 120.0,
-    ) -> None:
+    def __init__(self, endpoints: ProviderEndpoints, *, timeout: float = 60.0, max_clients: int = 1024) -> None:
         self._endpoints = endpoints
         self._timeout = timeout
         self._max_clients = max_clients
-        self._close_grace = close_grace
-        self._clients: OrderedDict[tuple[Provider, str], Any] = OrderedDict()
-        self._closing: set[asyncio.Task[None]] = set()
+        self._clients: OrderedDict[tuple[Provider, str], _Entry] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()  # closes under way (each finishes in milliseconds)
+        self._shared: dict[Provider, Any] = {}  # per provider, for request-supplied keys
 
     def _base_url(self, provider: Provider) -> str | None:
         e = self._endpoints
@@ -43,59 +52,85 @@ class SdkGateway:
             Provider.OPENROUTER: e.openrouter_base_url or openai_provider.OPENROUTER_URL,
         }[provider]
 
-    def client(self, provider: Provider, api_key: str) -> Any:
-        # The cache is keyed by a digest so the plaintext key is not kept twice in memory structures.
-        cache_key = (provider, hashlib.sha256(api_key.encode()).hexdigest())
-        client = self._clients.get(cache_key)
-        if client is not None:
-            self._clients.move_to_end(cache_key)
-            return client
+    def _make(self, provider: Provider, api_key: str) -> Any:
         base_url = self._base_url(provider)
         if provider is Provider.ANTHROPIC:
-            client = anthropic_provider.make_client(api_key, base_url, self._timeout)
-        elif provider is Provider.GEMINI:
-            client = gemini_provider.make_client(api_key, base_url, self._timeout)
-        else:
-            client = openai_provider.make_client(api_key, base_url, self._timeout)
-        self._clients[cache_key] = client
+            return anthropic_provider.make_client(api_key, base_url, self._timeout)
+        if provider is Provider.GEMINI:
+            return gemini_provider.make_client(api_key, base_url, self._timeout)
+        return openai_provider.make_client(api_key, base_url, self._timeout)
+
+    def _entry(self, provider: Provider, api_key: str) -> _Entry:
+        # The cache is keyed by a digest so the plaintext key is not kept twice in memory structures.
+        cache_key = (provider, hashlib.sha256(api_key.encode()).hexdigest())
+        entry = self._clients.get(cache_key)
+        if entry is not None:
+            self._clients.move_to_end(cache_key)
+            return entry
+        entry = self._clients[cache_key] = _Entry(self._make(provider, api_key))
         while len(self._clients) > self._max_clients:
             _, evicted = self._clients.popitem(last=False)
-            self._close_later(evicted)
-        return client
+            evicted.evicted = True
+            if evicted.users == 0:
+                self._close_soon(evicted.client)
+        return entry
+
+    def client(self, provider: Provider, api_key: str) -> Any:
+        """The cached client of a stored key (tests and tools)."""
+        return self._entry(provider, api_key).client
 
     @property
     def cached_clients(self) -> int:
         return len(self._clients)
 
+    @property
+    def closing_clients(self) -> int:
+        return len(self._closing)
+
+    def _request_key_client(self, provider: Provider, api_key: str) -> Any:
+        shared = self._shared.get(provider)
+        if shared is None:
+            shared = self._shared[provider] = self._make(provider, "request-key-placeholder")
+        if provider is Provider.GEMINI:
+            return shared  # the key goes in the call's own headers (gemini_provider.complete)
+        return shared.with_options(api_key=api_key)  # a light copy sharing the pool; never closed alone
+
     async def complete(self, call: ProviderCall, on_delta: DeltaSink | None = None) -> Completion:
-        client = self.client(call.provider, call.api_key)
+        if not call.reuse_client:
+            client = self._request_key_client(call.provider, call.api_key)
+            return await self._run(client, call, on_delta, per_call_key=True)
+        entry = self._entry(call.provider, call.api_key)
+        entry.users += 1
+        try:
+            return await self._run(entry.client, call, on_delta)
+        finally:
+            entry.users -= 1
+            if entry.evicted and entry.users == 0:
+                self._close_soon(entry.client)
+
+    async def _run(
+        self, client: Any, call: ProviderCall, on_delta: DeltaSink | None, per_call_key: bool = False
+    ) -> Completion:
         try:
             async with asyncio.timeout(self._timeout + 5):
                 if call.provider is Provider.ANTHROPIC:
                     return await anthropic_provider.complete(client, call, on_delta)
                 if call.provider is Provider.GEMINI:
-                    return await gemini_provider.complete(client, call, on_delta)
+                    return await gemini_provider.complete(client, call, on_delta, per_call_key=per_call_key)
                 return await openai_provider.complete(client, call, on_delta, name=call.provider.value)
         except TimeoutError:
             raise errors.timeout(call.provider.value) from None
 
-    def _close_later(self, client: Any) -> None:
-        """An evicted client may still serve calls in flight: close it after they are surely done."""
-
-        async def close() -> None:
-            await asyncio.sleep(self._close_grace)
-            await _close(client)
-
-        task = asyncio.get_running_loop().create_task(close())
+    def _close_soon(self, client: Any) -> None:
+        task = asyncio.get_running_loop().create_task(_close(client))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
-        for task in list(self._closing):
-            task.cancel()
-        clients = list(self._clients.values())
+        clients = [e.client for e in self._clients.values()] + list(self._shared.values())
         self._clients.clear()
-        await asyncio.gather(*(_close(c) for c in clients), return_exceptions=True)
+        self._shared.clear()
+        await asyncio.gather(*(_close(c) for c in clients), *list(self._closing), return_exceptions=True)
 
 
 async def _close(client: Any) -> None:
