@@ -105,7 +105,7 @@ class RunningApp:
         self.task = asyncio.create_task(self.app.run(self.stop))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        consumer = self.app.consumer.consumer
+        consumer = self.app.consumer
         while not consumer.assignment():
             if self.task.done():
                 self.task.result()
@@ -125,7 +125,7 @@ class RunningApp:
 async def running(settings: BillingSettings, **overrides: Any) -> AsyncIterator[RunningApp]:
     app = bootstrap(settings)
     for name, value in overrides.items():
-        setattr(app.loop.deps, name, value)
+        setattr(app.deps, name, value)
     runner = RunningApp(app)
     await runner.start()
     try:

@@ -105,7 +105,7 @@ async def test_a_crash_between_db_commit_and_offset_commit_charges_nothing_twice
         async with running(settings) as warm:  # commit an offset for the group first
             await send(p, t, usage(f"{t}-warm", t))
             assert len(await charges.collect(t, 1, wait=30)) == 1
-            warm.app.loop.deps.publisher = CrashingPublisher(warm.app.loop.deps.publisher)
+            warm.app.deps.publisher = CrashingPublisher(warm.app.deps.publisher)
             await send(p, t, usage(f"{t}-1", t), usage(f"{t}-2", t))
             for _ in range(300):  # the consumer dies after its database commit
                 if warm.task is not None and warm.task.done():

@@ -120,7 +120,7 @@ async def start_worker(settings: InferenceSettings) -> tuple[Worker, asyncio.Tas
     await worker.start()
     task = asyncio.create_task(worker.loop.run())
     await asyncio.wait_for(worker.loop.assigned.wait(), 60)
-    consumer = worker.loop._consumer  # noqa: SLF001 - test wiring: resolve "latest" before producing
+    consumer = worker.loop.consumer  # resolve "latest" before producing
     for tp in consumer.assignment():
         await consumer.position(tp)
     return worker, task

@@ -1,7 +1,7 @@
 import random
 
 from byok_inference.domain.retry import RetryPolicy
-from byok_inference.entrypoints.offsets import PartitionOffsets
+from byok_core.kafka import PartitionOffsets
 
 
 def test_backoff_grows_with_jitter_and_is_bounded() -> None:

@@ -64,6 +64,10 @@ class InferenceSettings(BaseSettings):
         default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work"
     )
     commit_interval_seconds: float = Field(default=0.2, gt=0)
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=0, le=10_000, description="How long the broker holds a fetch when there is nothing new"
+    )
+    poll_ms: int = Field(default=100, ge=1, description="How long one poll waits for records")
     producer_linger_ms: int = Field(default=5, ge=0)
     producer_max_batch_bytes: int = Field(
         default=512 * 1024,

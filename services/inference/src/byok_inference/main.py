@@ -9,8 +9,15 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from byok_core.kafka import aiokafka_options
+from aiokafka import AIOKafkaConsumer
+from byok_core.kafka import (
+    ConsumerRunner,
+    DeadLetters,
+    KafkaPublisher,
+    StateFollower,
+    aiokafka_options,
+    make_producer,
+)
 from byok_core.logging import configure_logging
 from byok_core.observability import OpsServer
 from byok_core.sealing_keys import SealingKeyStore
@@ -20,16 +27,15 @@ from byok_events import topics
 from .adapters.answered import AnsweredLru
 from .adapters.budgets import BudgetBlocks
 from .adapters.env_keys import EnvKeyStore, NoSealedKeys
-from .adapters.kafka_publisher import KafkaPublisher
+from .adapters.kafka_publisher import WorkerPublisher
 from .adapters.key_cache import CachedKeyStore
 from .adapters.providers.gateway import SdkGateway
 from .adapters.sealed_opener import VaultSealedKeyOpener
 from .adapters.vault_keys import VaultKeyStore
 from .config import InferenceSettings
 from .domain.retry import RetryPolicy
-from .entrypoints.consumer_loop import ConsumerLoop
-from .entrypoints.follower import StateFollower
 from .entrypoints.prompts import Limits, PromptRecordHandler
+from .entrypoints.state_topics import state_topics
 from .handlers import Deps
 from .ports import KeyStore, SealedKeyOpener
 
@@ -39,16 +45,16 @@ log = logging.getLogger("byok.inference")
 @dataclass
 class Worker:
     settings: InferenceSettings
-    producer: AIOKafkaProducer
+    kafka: KafkaPublisher
     follower: StateFollower
-    loop: ConsumerLoop
+    loop: ConsumerRunner
     gateway: SdkGateway
     keys: CachedKeyStore
     answered: AnsweredLru
     ops: OpsServer | None
 
     async def start(self) -> None:
-        await self.producer.start()
+        await self.kafka.start()
         await self.follower.start()
         await self.follower.catch_up()
         await self.loop.start()
@@ -58,7 +64,7 @@ class Worker:
     async def stop(self) -> None:
         await self.loop.drain_and_close()
         await self.follower.stop()
-        await self.producer.stop()
+        await self.kafka.stop()
         await self.gateway.aclose()
         if self.ops is not None:
             await self.ops.stop()
@@ -70,13 +76,13 @@ class Worker:
 def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     settings = settings or InferenceSettings()
     kafka = aiokafka_options(settings.kafka)
-    producer = AIOKafkaProducer(
-        **kafka,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=settings.producer_linger_ms,
-        max_batch_size=settings.producer_max_batch_bytes,
-        max_request_size=4 * 1024 * 1024,
+    publisher = KafkaPublisher(
+        make_producer(
+            settings.kafka,
+            linger_ms=settings.producer_linger_ms,
+            max_batch_size=settings.producer_max_batch_bytes,
+            max_request_size=4 * 1024 * 1024,
+        )
     )
     store: KeyStore
     opener: SealedKeyOpener
@@ -98,7 +104,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         keys=keys,
         sealed=opener,
         providers=gateway,
-        publisher=KafkaPublisher(producer),
+        publisher=WorkerPublisher(publisher),
         answered=answered,
         budgets=budgets,
         provider_retry=RetryPolicy(
@@ -111,11 +117,11 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         default_max_tokens=settings.default_max_tokens,
     )
     follower = StateFollower(
-        AIOKafkaConsumer(**kafka, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=200),
-        answered=answered,
-        budgets=budgets,
-        evict=keys.evict,
-        dedupe_window=settings.dedupe_window_seconds,
+        AIOKafkaConsumer(
+            **kafka, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms
+        ),
+        state_topics(answered=answered, budgets=budgets, evict=keys.evict, dedupe_window=settings.dedupe_window_seconds),
+        service="inference",
     )
     consumer = AIOKafkaConsumer(
         **kafka,
@@ -123,18 +129,23 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
         max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_wait_ms=100,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
-    loop = ConsumerLoop(
+    limits = Limits(max_request_bytes=settings.max_request_bytes)
+    loop = ConsumerRunner(
         consumer,
-        topics.PROMPT_REQUESTS,
-        PromptRecordHandler(deps, Limits(max_request_bytes=settings.max_request_bytes)),
+        [topics.PROMPT_REQUESTS],
+        handle=PromptRecordHandler(deps, limits),
+        dead_letters=DeadLetters(max_payload_chars=limits.max_dlq_payload_chars),
+        sink=deps.publisher,
+        service="inference",
         max_in_flight=settings.max_in_flight,
         commit_interval=settings.commit_interval_seconds,
+        poll_ms=settings.poll_ms,
         drain_timeout=settings.drain_timeout_seconds,
         on_assigned=follower.catch_up,
     )
-    worker = Worker(settings, producer, follower, loop, gateway, keys, answered, None)
+    worker = Worker(settings, publisher, follower, loop, gateway, keys, answered, None)
     if settings.metrics_port:
         worker.ops = OpsServer(settings.observability.metrics_host, settings.metrics_port, worker.healthy)
     return worker

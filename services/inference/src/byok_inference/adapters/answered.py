@@ -1,6 +1,6 @@
 """The request ids already answered (bounded LRU) and those being answered now, in this process.
 
-Filled by the handler as it answers and by the responses follower (entrypoints/follower.py), which reads
+Filled by the handler as it answers and by the responses follower (entrypoints/state_topics.py), which reads
 byok.prompt.responses from `window` back at start-up and then keeps tailing it: so a request answered by
 this worker before a crash, or by another worker, is not sent to a provider again.
 """

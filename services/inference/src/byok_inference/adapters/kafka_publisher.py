@@ -1,26 +1,20 @@
-"""Publisher over one shared AIOKafkaProducer (idempotent, acks=all). Each publish waits for the ack."""
+"""The worker's Publisher port on the shared KafkaPublisher: one topic and record key per event type."""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
+from byok_core.kafka import KafkaPublisher
 from byok_events import DeadLetter, KeyEvent, PromptResponse, UsageEvent, topics
 
 STATUS_HEADER = "byok-status"
 
 
-class KafkaPublisher:
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self._producer = producer
-
-    async def _send(
-        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
-    ) -> None:
-        future = await self._producer.send(topic, value=value, key=key, headers=headers)
-        await future
+class WorkerPublisher:
+    def __init__(self, kafka: KafkaPublisher) -> None:
+        self._kafka = kafka
 
     async def response(self, event: PromptResponse) -> None:
         # The status header lets followers skip deltas without parsing JSON.
-        await self._send(
+        await self._kafka.send(
             topics.PROMPT_RESPONSES,
             event.request_id.encode(),
             event.to_bytes(),
@@ -28,10 +22,10 @@ class KafkaPublisher:
         )
 
     async def usage(self, event: UsageEvent) -> None:
-        await self._send(topics.USAGE_EVENTS, event.tenant_id.encode(), event.to_bytes())
+        await self._kafka.send(topics.USAGE_EVENTS, event.tenant_id.encode(), event.to_bytes())
 
     async def key_event(self, event: KeyEvent) -> None:
-        await self._send(topics.KEY_EVENTS, event.tenant_id.encode(), event.to_bytes())
+        await self._kafka.send(topics.KEY_EVENTS, event.tenant_id.encode(), event.to_bytes())
 
     async def dead_letter(self, event: DeadLetter, key: bytes | None) -> None:
-        await self._send(topics.DLQ, key, event.to_bytes())
+        await self._kafka.dead_letter(event, key)
