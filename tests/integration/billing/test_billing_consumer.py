@@ -16,21 +16,13 @@ D = Decimal
 
 
 @pytest.mark.parametrize("pipeline", [False, True], ids=["serial", "pipeline"])
-async def test_charges_dlq_and_redelivery(
-    db_url: str, kafka_bootstrap: str, unique_id: str, pipeline: bool
-) -> None:
+async def test_charges_dlq_and_redelivery(db_url: str, kafka_bootstrap: str, unique_id: str, pipeline: bool) -> None:
     t = "t-" + unique_id
-    settings = settings_for(
-        db_url, kafka_bootstrap, "byok-billing-test-" + unique_id, billing_pipeline=pipeline
-    )
+    settings = settings_for(db_url, kafka_bootstrap, "byok-billing-test-" + unique_id, billing_pipeline=pipeline)
     events = [
         usage(f"{t}-anthropic", t),  # byok: 0.0054 * 0.05
-        usage(
-            f"{t}-openai", t, provider="openai", model="gpt-4.1", key_source="system", byok=False
-        ),  # 0.0033*1.2
-        usage(
-            f"{t}-gemini", t, provider="gemini", model="gemini-2.5-flash", key_source="org"
-        ),  # 0.00084*0.05
+        usage(f"{t}-openai", t, provider="openai", model="gpt-4.1", key_source="system", byok=False),  # 0.0033*1.2
+        usage(f"{t}-gemini", t, provider="gemini", model="gemini-2.5-flash", key_source="org"),  # 0.00084*0.05
         usage(
             f"{t}-or",
             t,
@@ -131,9 +123,7 @@ async def test_a_crash_between_db_commit_and_offset_commit_charges_nothing_twice
     assert (count, unpublished) == (3, 0)
 
 
-async def test_budget_alerts_reach_kafka_once_per_threshold(
-    db_url: str, kafka_bootstrap: str, unique_id: str
-) -> None:
+async def test_budget_alerts_reach_kafka_once_per_threshold(db_url: str, kafka_bootstrap: str, unique_id: str) -> None:
     t = "t-" + unique_id
     settings = settings_for(db_url, kafka_bootstrap, "byok-billing-test-" + unique_id)
     from byok_billing.main import make_ledger
@@ -168,3 +158,27 @@ async def test_budget_alerts_reach_kafka_once_per_threshold(
     blocked = [a for a in got if a["kind"] == "hard" and a["threshold"] == "1.0"]
     assert blocked[0]["spent"] == "0.0259200000" and blocked[0]["period"] == "2026-11"
     assert blocked[0]["measure"] == "platform_charge" and blocked[0]["schema"] == "byok.billing.alert/v1"
+
+
+async def test_hostile_usage_records_are_dead_lettered_and_charging_goes_on(
+    db_url: str, kafka_bootstrap: str, unique_id: str
+) -> None:
+    """Issue 9: one usage event stopped every tenant's charging (U+0000 refused by PostgreSQL and the batch
+    retried forever; deep nesting; a timestamp overflowing UTC). Each ends in the DLQ; the good one behind
+    them on the same partition is charged."""
+    t = "t-" + unique_id
+    settings = settings_for(db_url, kafka_bootstrap, "byok-billing-test-" + unique_id)
+    hostile: list = [
+        b'{"event_id": "' + f"{t}-deep".encode() + b'", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        usage(f"{t}-overflow", t, occurred_at="0001-01-01T00:00:00+05:00"),
+    ]
+    if db_url.startswith("postgresql"):  # SQLite stores U+0000; PostgreSQL refuses it
+        hostile.insert(0, usage(f"{t}-nul", "acme\x00" + unique_id))
+    async with tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges, tail(kafka_bootstrap, topics.DLQ) as dlq:
+        async with producer(kafka_bootstrap) as p, running(settings):
+            await send(p, t, *hostile, usage(f"{t}-good", t))
+            got = await charges.collect(t, 1, wait=30)
+            letters = [DeadLetter.model_validate(v) for v in await dlq.collect(t, len(hostile), wait=30)]
+    assert [c["event_id"] for c in got] == [f"{t}-good"]
+    assert len(letters) == len(hostile) and all(letter.source_topic == topics.USAGE_EVENTS for letter in letters)
+    assert len({letter.offset for letter in letters}) == len(hostile)

@@ -34,10 +34,7 @@ async def park_group_at_end(bootstrap: str, group: str) -> None:
     try:
         parts = [
             TopicPartition("byok.prompt.requests", p)
-            for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic(
-                "byok.prompt.requests"
-            )
-            or ()
+            for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic("byok.prompt.requests") or ()
         ]
         ends = await consumer.end_offsets(parts)
         consumer.assign(parts)
@@ -46,9 +43,7 @@ async def park_group_at_end(bootstrap: str, group: str) -> None:
         await consumer.stop()
 
 
-def spawn(
-    stack_env: dict[str, str], fake: RunningFakeProviders, group: str, port: int
-) -> subprocess.Popen[bytes]:
+def spawn(stack_env: dict[str, str], fake: RunningFakeProviders, group: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         **fake.env,
@@ -86,9 +81,7 @@ async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: flo
 
 @pytest.fixture
 async def all_usages(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(
-        kafka_bootstrap, "byok.usage.events", lambda k: k == f"crash{RUN}".encode()
-    ).start()
+    watch = await TopicWatch(kafka_bootstrap, "byok.usage.events", lambda k: k == f"crash{RUN}".encode()).start()
     yield watch
     await watch.stop()
 

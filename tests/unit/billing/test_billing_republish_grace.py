@@ -12,7 +12,7 @@ from byok_billing.domain.pricing import Pricer
 from byok_billing.entrypoints.consumer import OutboxSweeper
 from byok_billing.handlers import BillingDeps
 from byok_events import utc_now
-from test_billing_handlers import FakeLedger, FakePublisher
+from fakes.billing import FakeLedger, FakePublisher
 
 
 class SweepRecordingLedger(FakeLedger):

@@ -55,9 +55,7 @@ class BillingApp:
         await asyncio.to_thread(upgrade, self.ledger.engine)
         ops = None
         if self.settings.billing_metrics_port:
-            ops = OpsServer(
-                self.settings.observability.metrics_host, self.settings.billing_metrics_port, self.healthy
-            )
+            ops = OpsServer(self.settings.observability.metrics_host, self.settings.billing_metrics_port, self.healthy)
             await ops.start()
         await self.publisher.start()
         # Batches a crash left unpublished; the grace keeps us off a live consumer's batch in flight.
@@ -91,9 +89,7 @@ def bootstrap(settings: BillingSettings | None = None) -> BillingApp:
     settings = settings or BillingSettings()
     ledger = make_ledger(settings)
     publisher = make_publisher(settings.kafka)
-    consumer = make_usage_consumer(
-        settings.kafka, settings.billing_group_id, settings.billing_auto_offset_reset
-    )
+    consumer = make_usage_consumer(settings.kafka, settings.billing_group_id, settings.billing_auto_offset_reset)
     deps = BillingDeps(
         ledger=ledger,
         publisher=publisher,

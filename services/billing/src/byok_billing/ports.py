@@ -23,7 +23,6 @@ class InRecord:
     value: bytes | None
 
 
-
 @dataclass
 class RecordedBatch:
     """What one ledger transaction made new: only these are published."""
@@ -34,9 +33,7 @@ class RecordedBatch:
 
 
 class Ledger(Protocol):
-    async def record_batch(
-        self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime
-    ) -> RecordedBatch:
+    async def record_batch(self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime) -> RecordedBatch:
         """In ONE transaction: store the usage events and charges whose event_id is new (others are
         no-ops), add them to the tenants' spend, and keep the budget alerts crossed for the first time."""
         ...

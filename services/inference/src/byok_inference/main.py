@@ -120,7 +120,9 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         AIOKafkaConsumer(
             **kafka, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms
         ),
-        state_topics(answered=answered, budgets=budgets, evict=keys.evict, dedupe_window=settings.dedupe_window_seconds),
+        state_topics(
+            answered=answered, budgets=budgets, evict=keys.evict, dedupe_window=settings.dedupe_window_seconds
+        ),
         service="inference",
     )
     consumer = AIOKafkaConsumer(

@@ -46,7 +46,8 @@ class DeadLetters:
         self.max_reason_chars = max_reason_chars
 
     def reason(self, reason: str) -> str:
-        return redact(reason)[: self.max_reason_chars]
+        text = redact(reason)[: self.max_reason_chars]
+        return text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate must not stop encoding
 
     def build(self, record: Any, reason: str) -> DeadLetter:
         """`record` is anything with topic, partition, offset and value (an aiokafka ConsumerRecord)."""

@@ -119,7 +119,7 @@ class ConsumerRunner:
         self._in_flight = 0
         self.peak_in_flight = 0
         self._slot_freed = asyncio.Event()
-        self._refill_at = max(1, max_in_flight // 16) if batches is None else self._max_batch
+        self._refill_at = max(1, max_in_flight // 16) if batches is None else min(self._max_batch, max_in_flight)
         self._stopping = asyncio.Event()
         self._fatal: BaseException | None = None
         self._commit_lock = asyncio.Lock()
@@ -163,9 +163,7 @@ class ConsumerRunner:
                     free = self._max_in_flight - self._in_flight
                     if free <= 0 or (self._batches is not None and free < self._refill_at):
                         continue
-                fetched = await self._consumer.getmany(
-                    timeout_ms=self._poll_ms, max_records=min(free, self._max_batch)
-                )
+                fetched = await self._consumer.getmany(timeout_ms=self._poll_ms, max_records=min(free, self._max_batch))
                 if self._batches is None:
                     for tp, records in fetched.items():
                         offsets = self._offsets.setdefault(tp, PartitionOffsets())
@@ -286,7 +284,9 @@ class ConsumerRunner:
                 raise
             except Exception as exc:  # noqa: BLE001 - find the record at fault
                 if self._batches.transient(exc):  # until it can be written, or drain_and_close cancels it
-                    log.warning("batch failed; retrying it", extra={"records": len(records), "error": type(exc).__name__})
+                    log.warning(
+                        "batch failed; retrying it", extra={"records": len(records), "error": type(exc).__name__}
+                    )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, max_delay)
                     prepared = _UNPREPARED

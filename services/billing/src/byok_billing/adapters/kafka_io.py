@@ -14,7 +14,9 @@ def make_publisher(settings: KafkaSettings, **options: Any) -> KafkaPublisher:
     return KafkaPublisher(make_producer(settings, linger_ms=5, max_batch_size=512 * 1024, **options))
 
 
-def make_usage_consumer(settings: KafkaSettings, group_id: str, auto_offset_reset: str = "earliest") -> AIOKafkaConsumer:
+def make_usage_consumer(
+    settings: KafkaSettings, group_id: str, auto_offset_reset: str = "earliest"
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         **aiokafka_options(settings),
         group_id=group_id,

@@ -19,7 +19,14 @@ from byok_core.observability import HANDLE_SECONDS, MESSAGES
 from byok_events import topics, utc_now
 
 from .. import metrics
-from ..handlers import BatchOutcome, BillingDeps, PreparedBatch, finish_usage_batch, prepare_usage_batch, republish_unpublished
+from ..handlers import (
+    BatchOutcome,
+    BillingDeps,
+    PreparedBatch,
+    finish_usage_batch,
+    prepare_usage_batch,
+    republish_unpublished,
+)
 from ..ports import InRecord
 
 log = logging.getLogger("byok.billing")

@@ -60,7 +60,9 @@ class PromptRecordHandler:
                     raise
                 except Exception as exc:  # noqa: BLE001 - answered as invalid, dead-lettered, and on we go
                     log.warning("handling a request failed", extra={"error": type(exc).__name__})
-                    await self._reject(record, failure_reason(exc), {"request_id": request.request_id, "tenant_id": request.tenant_id})
+                    await self._reject(
+                        record, failure_reason(exc), {"request_id": request.request_id, "tenant_id": request.tenant_id}
+                    )
                     outcome = "invalid"
                     return
                 outcome = "ok" if ran else "duplicate"

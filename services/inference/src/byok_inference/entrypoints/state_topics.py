@@ -1,9 +1,9 @@
 """What the worker keeps in memory from the state topics (read by byok_core.kafka.StateFollower):
 
-  byok.prompt.responses  from `dedupe_window` ago: final answers (header byok-status completed/failed)
-                         mark request ids answered, so a redelivered or duplicated request is not re-run;
-  byok.billing.alerts    from the start of the month: hard budget alerts block tenants;
-  byok.keys.events       from now: a key event evicts the cached key of its place (within ~0.2 s).
+byok.prompt.responses  from `dedupe_window` ago: final answers (header byok-status completed/failed)
+                       mark request ids answered, so a redelivered or duplicated request is not re-run;
+byok.billing.alerts    from the start of the month: hard budget alerts block tenants;
+byok.keys.events       from now: a key event evicts the cached key of its place (within ~0.2 s).
 """
 
 from __future__ import annotations

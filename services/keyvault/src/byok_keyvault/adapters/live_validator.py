@@ -33,9 +33,7 @@ class SdkLiveValidator:
             elif provider is Provider.OPENAI:
                 await self._openai(api_key, self._endpoints.openai_base_url, "/models")
             elif provider is Provider.OPENROUTER:
-                await self._openai(
-                    api_key, self._endpoints.openrouter_base_url or OPENROUTER_DEFAULT_BASE_URL, "/key"
-                )
+                await self._openai(api_key, self._endpoints.openrouter_base_url or OPENROUTER_DEFAULT_BASE_URL, "/key")
             else:
                 await self._gemini(api_key)
         except (KeyRejected, ValidationUnavailable):

@@ -65,9 +65,7 @@ def register_key_event_subscriber(
                     break
                 except Exception as exc:  # noqa: BLE001 - Vault down or refusing: retry, then DLQ
                     if attempt == ATTEMPTS - 1:
-                        log.error(
-                            "key.invalid not recorded after %d attempts (%s)", ATTEMPTS, type(exc).__name__
-                        )
+                        log.error("key.invalid not recorded after %d attempts (%s)", ATTEMPTS, type(exc).__name__)
                         await _dead_letter(broker, raw, body, f"key_store_unavailable: {type(exc).__name__}")
                         MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "dlq").inc()
                     else:
