@@ -30,8 +30,9 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata
+from byok_core.kafka import topic_partitions
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = {
@@ -72,10 +73,7 @@ def rss_kb(pid: int) -> int:
 async def park_group_at_end(bootstrap: str, group: str) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
-    parts = [
-        TopicPartition("byok.prompt.requests", p)
-        for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic("byok.prompt.requests")
-    ]
+    parts = await topic_partitions(consumer, ["byok.prompt.requests"])
     consumer.assign(parts)
     ends = await consumer.end_offsets(parts)
     await consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in ends.items()})
@@ -167,16 +165,15 @@ async def measure(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
     )
     await consumer.start()
-    parts = [
-        TopicPartition("byok.prompt.responses", p)
-        for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic("byok.prompt.responses")
-    ]
+    parts = await topic_partitions(consumer, ["byok.prompt.responses"])
     consumer.assign(parts)
     await consumer.seek_to_end(*parts)
     for tp in parts:
         await consumer.position(tp)
+    # As the project's producer client sends (byok_client: acks=all, no linger): the producer's own
+    # batching delay is not the worker's latency.
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_batch_size=256 * 1024
+        bootstrap_servers=bootstrap, linger_ms=0 if args.rate else 5, acks="all", max_batch_size=256 * 1024
     )
     await producer.start()
     sent: dict[str, float] = {}
@@ -237,9 +234,9 @@ async def measure(
         ).encode()
         await producer.send("byok.prompt.requests", body, key=rid.encode())
         sent[rid] = time.perf_counter()
-        if args.rate and i % 100 == 99:  # optional open-loop pacing
+        if args.rate:  # open-loop pacing, one prompt every 1/rate s (not bursts: a burst is queued work)
             ahead = (i + 1) / args.rate - (time.perf_counter() - started)
-            if ahead > 0:
+            if ahead > 0.0005:
                 await asyncio.sleep(ahead)
     await producer.flush()
     await asyncio.wait_for(reader, timeout=args.timeout)

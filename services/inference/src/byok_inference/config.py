@@ -54,7 +54,9 @@ class InferenceSettings(BaseSettings):
         default=100, ge=0, le=10_000, description="How long the broker holds a fetch when there is nothing new"
     )
     poll_ms: int = Field(default=100, ge=1, description="How long one poll waits for records")
-    producer_linger_ms: int = Field(default=5, ge=0)
+    producer_linger_ms: int = Field(
+        default=0, ge=0, description="0: send at once; batches still form while a request is in flight"
+    )
     producer_max_batch_bytes: int = Field(
         default=512 * 1024,
         ge=16 * 1024,

@@ -130,7 +130,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
+        max_partition_fetch_bytes=1024 * 1024,  # a larger record still comes, alone (KIP-74)
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
     limits = Limits(max_request_bytes=settings.max_request_bytes)

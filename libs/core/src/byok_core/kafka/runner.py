@@ -123,6 +123,7 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._fatal: BaseException | None = None
         self._commit_lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
         self._last_commit = 0.0
         self._last_lag = 0.0
         self.heartbeat = time.monotonic()
@@ -192,6 +193,8 @@ class ConsumerRunner:
                 task.cancel()
             if late:
                 await asyncio.wait(late, timeout=5)
+        if self._background is not None:
+            await asyncio.gather(self._background, return_exceptions=True)
         with contextlib.suppress(KafkaError):
             await self._commit(force=True)
         await self._consumer.stop()
@@ -355,16 +358,22 @@ class ConsumerRunner:
             task.add_done_callback(tasks.discard)
 
     async def _commit_due(self) -> None:
+        """Commits and lag metrics run beside the loop: fetching never waits for their round trips."""
         now = time.monotonic()
+        if self._background is not None and not self._background.done():
+            return
         if now - self._last_commit >= self._commit_interval:
             self._last_commit = now
-            try:
-                await self._commit()
-            except KafkaError as exc:
-                log.warning("commit failed (%s); will retry", type(exc).__name__)
-        if now - self._last_lag >= 5.0:
+            self._background = asyncio.create_task(self._commit_quietly())
+        elif now - self._last_lag >= 5.0:
             self._last_lag = now
-            await record_consumer_lag(self._service, self._consumer)
+            self._background = asyncio.create_task(record_consumer_lag(self._service, self._consumer))
+
+    async def _commit_quietly(self) -> None:
+        try:
+            await self._commit()
+        except KafkaError as exc:
+            log.warning("commit failed (%s); will retry", type(exc).__name__)
 
     async def _commit(self, partitions: set[TopicPartition] | None = None, force: bool = False) -> None:
         async with self._commit_lock:
