@@ -69,7 +69,7 @@ class TopicWatch:
     async def wait_for(
         self,
         predicate: Callable[[list[dict[str, Any]]], bool],
-        timeout: float = 30.0,  # noqa: ASYNC109
+        timeout: float = 30.0,
     ) -> None:
         deadline = time.monotonic() + timeout
         while not predicate(self.values()):

@@ -56,15 +56,15 @@ def spawn(stack_env: dict[str, str], fake: RunningFakeProviders, group: str, por
         "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": "600",
         "BYOK_LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "byok_inference"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(Path(tempfile.gettempdir()) / f"byok-inference-crash-{group}.log", "ab"),  # noqa: SIM115
+        stderr=open(Path(tempfile.gettempdir()) / f"byok-inference-crash-{group}.log", "ab"),
     )
 
 
-async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:  # noqa: ASYNC109
+async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
@@ -105,7 +105,7 @@ async def test_kill_9_with_hundreds_in_flight_loses_nothing(
         await send(producer, [prompt(rid, f"crash{RUN}", MODEL, byok_mode="disabled") for rid in rids])
         deadline = time.monotonic() + 30
         book = fake_providers.server.book
-        while len(book.find(contains=f"{RUN}-crash-")) < 200 and time.monotonic() < deadline:  # noqa: ASYNC110
+        while len(book.find(contains=f"{RUN}-crash-")) < 200 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         in_flight_at_kill = len(fake_providers.server.book.find(contains=f"{RUN}-crash-")) - sum(
             1 for rid in rids if finals(responses, rid)

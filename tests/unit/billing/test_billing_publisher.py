@@ -18,4 +18,4 @@ async def test_partition_of_matches_the_default_partitioner(monkeypatch) -> None
             expected = DefaultPartitioner()(key, partitions, partitions)
             assert publisher.partition_of(key, partitions) == expected
             assert publisher.partition_of(key, partitions) == expected  # memoised
-    assert len(publisher._key_hashes) <= 50  # noqa: SLF001
+    assert len(publisher._key_hashes) <= 50

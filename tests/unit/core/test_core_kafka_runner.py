@@ -19,7 +19,7 @@ TOPIC = "byok.test.in"
 TP = TopicPartition(TOPIC, 0)
 
 
-async def until(condition: Any, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+async def until(condition: Any, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.005)

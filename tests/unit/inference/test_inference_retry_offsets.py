@@ -1,7 +1,7 @@
 import random
 
-from byok_inference.domain.retry import RetryPolicy
 from byok_core.kafka import PartitionOffsets
+from byok_inference.domain.retry import RetryPolicy
 
 
 def test_backoff_grows_with_jitter_and_is_bounded() -> None:

@@ -149,7 +149,7 @@ async def _connect_kafka(broker: KafkaBroker, publisher: KafkaKeyEventPublisher)
             publisher.connected = True
             log.info("connected to Kafka")
             return
-        except Exception as exc:  # noqa: BLE001 - keep the HTTP API up; the outbox keeps the events
+        except Exception as exc:
             log.warning("Kafka not reachable (%s); retrying in %.0fs", type(exc).__name__, KAFKA_RETRY_SECONDS)
             with contextlib.suppress(Exception):
                 await broker.stop()

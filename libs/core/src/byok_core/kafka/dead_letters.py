@@ -55,14 +55,14 @@ class DeadLetters:
         partition, offset = _int(getattr(record, "partition", -1)), _int(getattr(record, "offset", -1))
         try:
             reason = self.reason(str(reason))
-        except Exception:  # noqa: BLE001 - a reason that cannot be rendered still gets a letter
+        except Exception:
             reason = "unreadable reason"
         try:
             raw = getattr(record, "value", None) or b""
             if not isinstance(raw, bytes | bytearray | memoryview):
                 raw = str(raw).encode("utf-8", "surrogatepass")
             payload, truncated = _payload(bytes(raw), self.max_payload_chars)
-        except Exception:  # noqa: BLE001 - the payload of a bad record never stops the consumer
+        except Exception:
             log.warning("dead-letter payload unreadable", extra={"offset": offset, "partition": partition})
             payload, truncated = "", True
         letter = DeadLetter(

@@ -69,7 +69,7 @@ class StateFollower:
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep following; aiokafka reconnects
+            except Exception:
                 log.exception("following state topics failed; retrying")
                 await asyncio.sleep(1)
                 continue
@@ -83,7 +83,7 @@ class StateFollower:
                 for tp in list(self._seen):
                     try:
                         self._seen[tp] = max(self._seen[tp], await self._consumer.position(tp))
-                    except Exception:  # noqa: BLE001 - a partition without a position yet
+                    except Exception:
                         log.debug("no position yet", extra={"partition": tp.partition})
             async with self._progress:
                 self._progress.notify_all()
@@ -91,7 +91,7 @@ class StateFollower:
     def _apply(self, topic: str, record: Any) -> None:
         try:
             self._followed[topic].apply(record)
-        except Exception as exc:  # noqa: BLE001 - whatever a record holds, following goes on
+        except Exception as exc:
             self.bad_records += 1
             MESSAGES.labels(self._service, topic, "unreadable").inc()
             log.warning(

@@ -213,11 +213,11 @@ class ConsumerRunner:
                 await self._handle(record)
             except PublishFailed:
                 raise
-            except Exception as exc:  # noqa: BLE001 - whatever the record holds, it ends as a dead letter
+            except Exception as exc:
                 await self._dead_letter(record, exc)
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - PublishFailed, or the process going down (SystemExit)
+        except BaseException as exc:
             self._fail(exc, record)
         else:
             offsets.finished(record.offset)
@@ -237,7 +237,7 @@ class ConsumerRunner:
             records.extend(items)
         try:
             prepared = self._batches.prepare(records)
-        except Exception:  # noqa: BLE001 - the batch task splits it and finds the record at fault
+        except Exception:
             prepared = _UNPREPARED
         self._took(len(records))
         task = asyncio.create_task(self._process_batch(fetched, records, prepared, self._previous_batch))
@@ -259,7 +259,7 @@ class ConsumerRunner:
             await self._settle(records, prepared)
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # noqa: BLE001 - PublishFailed, or the process going down (SystemExit)
+        except BaseException as exc:
             self._fail(exc, records[0])
         else:
             for tp, items in fetched.items():
@@ -285,7 +285,7 @@ class ConsumerRunner:
                 return
             except PublishFailed:
                 raise
-            except Exception as exc:  # noqa: BLE001 - find the record at fault
+            except Exception as exc:
                 if self._batches.transient(exc):  # until it can be written, or drain_and_close cancels it
                     log.warning(
                         "batch failed; retrying it", extra={"records": len(records), "error": type(exc).__name__}

@@ -58,7 +58,7 @@ class PromptRecordHandler:
                     ran = await handle_prompt(request, self._deps)
                 except PublishFailed:
                     raise
-                except Exception as exc:  # noqa: BLE001 - answered as invalid, dead-lettered, and on we go
+                except Exception as exc:
                     log.warning("handling a request failed", extra={"error": type(exc).__name__})
                     await self._reject(
                         record, failure_reason(exc), {"request_id": request.request_id, "tenant_id": request.tenant_id}
@@ -79,7 +79,7 @@ class PromptRecordHandler:
             try:
                 # The common case in one pass: pydantic parses and validates the bytes (no json.loads).
                 return PromptRequest.model_validate_json(raw)
-            except Exception:  # noqa: BLE001, S110 - fall through: work out why, for the DLQ entry
+            except Exception:  # noqa: S110 - fall through: work out why, for the DLQ entry
                 pass
         data: Any = None
         try:
@@ -98,7 +98,7 @@ class PromptRecordHandler:
                 for e in exc.errors(include_input=False, include_url=False)[:5]
             )
             await self._reject(record, f"wrong schema: {problems}", data)
-        except Exception as exc:  # noqa: BLE001 - OverflowError, RecursionError, ...: refused all the same
+        except Exception as exc:
             await self._reject(record, f"wrong schema: {failure_reason(exc)}", data)
         return None
 

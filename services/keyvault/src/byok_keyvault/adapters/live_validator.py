@@ -45,7 +45,7 @@ class SdkLiveValidator:
             openai.PermissionDeniedError,
         ):
             raise KeyRejected("the provider rejected the key") from None
-        except Exception as exc:  # noqa: BLE001 - timeouts, 5xx, network: we could not tell
+        except Exception as exc:
             raise ValidationUnavailable(f"the provider could not be asked ({type(exc).__name__})") from None
 
     async def _anthropic(self, api_key: str) -> None:
