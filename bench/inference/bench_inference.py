@@ -28,6 +28,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -71,9 +72,9 @@ def rss_kb(pid: int) -> int:
 
 
 async def park_group_at_end(bootstrap: str, group: str) -> None:
+    parts = await topic_partitions({"bootstrap_servers": bootstrap}, ["byok.prompt.requests"])
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
-    parts = await topic_partitions(consumer, ["byok.prompt.requests"])
     consumer.assign(parts)
     ends = await consumer.end_offsets(parts)
     await consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in ends.items()})
@@ -94,7 +95,8 @@ async def wait_http(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
-async def run(args: argparse.Namespace) -> dict[str, object]:
+async def run(args: argparse.Namespace, measure_with: Any = None) -> dict[str, object]:
+    """Start the fake provider and one worker, run `measure_with` (default: measure) against them."""
     env = stack_env()
     bootstrap = env["BYOK_KAFKA_BOOTSTRAP"]
     tag = uuid.uuid4().hex[:8]
@@ -145,7 +147,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         await wait_http(f"{root}/_health")
         await wait_http(f"http://127.0.0.1:{metrics_port}/healthz")
-        return await measure(args, bootstrap, tag, worker, metrics_port, fake.pid)
+        return await (measure_with or measure)(args, bootstrap, tag, worker, metrics_port, fake.pid)
     finally:
         worker.send_signal(signal.SIGTERM)
         fake.send_signal(signal.SIGTERM)
@@ -165,7 +167,7 @@ async def measure(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
     )
     await consumer.start()
-    parts = await topic_partitions(consumer, ["byok.prompt.responses"])
+    parts = await topic_partitions({"bootstrap_servers": bootstrap}, ["byok.prompt.responses"])
     consumer.assign(parts)
     await consumer.seek_to_end(*parts)
     for tp in parts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from aiokafka import TopicPartition
 from byok_core.kafka import Followed, StateFollower
 from fakes.kafka import FakeConsumer, records
 
@@ -20,10 +21,14 @@ async def test_bad_records_are_counted_and_following_goes_on() -> None:
             raise RecursionError("maximum recursion depth exceeded")
         applied.append(record.value)
 
+    async def find_partitions(names: list[str]) -> list[TopicPartition]:
+        return [TopicPartition(name, 0) for name in names]
+
     follower = StateFollower(
         consumer,
         [Followed("state", apply, start_ms=lambda: 0), Followed("later", apply, catch_up=False)],
         service="test",
+        find_partitions=find_partitions,
     )
     await follower.start()
     consumer.add(records("state", [b"a", b"overflow", b"b", b"deep", b"c"]))

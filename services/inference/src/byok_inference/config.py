@@ -11,6 +11,7 @@ from byok_core.settings import (
     SystemKeys,
     VaultSettings,
 )
+from byok_events import Provider
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -50,6 +51,10 @@ class InferenceSettings(BaseSettings):
     )
     drain_timeout_seconds: float = Field(default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work")
     commit_interval_seconds: float = Field(default=0.2, gt=0)
+    preload_providers: list[Provider] = Field(
+        default_factory=lambda: list(Provider),
+        description="SDKs imported at start; the others at their first call (each SDK costs 50-75 MB of RSS)",
+    )
     fetch_max_wait_ms: int = Field(
         default=100, ge=0, le=10_000, description="How long the broker holds a fetch when there is nothing new"
     )

@@ -98,6 +98,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     gateway = SdkGateway(
         settings.providers, timeout=settings.provider_timeout_seconds, max_clients=settings.max_sdk_clients
     )
+    gateway.preload(settings.preload_providers)
     answered = AnsweredLru()
     budgets = BudgetBlocks()
     deps = Deps(
@@ -124,6 +125,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
             answered=answered, budgets=budgets, evict=keys.evict, dedupe_window=settings.dedupe_window_seconds
         ),
         service="inference",
+        options=kafka,
     )
     consumer = AIOKafkaConsumer(
         **kafka,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from ..settings import KafkaSettings
 
@@ -39,21 +38,35 @@ def aiokafka_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
-async def topic_partitions(consumer: Any, topic_names: Sequence[str], timeout: float = 30.0) -> list[TopicPartition]:  # noqa: ASYNC109
-    """Every partition of these topics, through aiokafka's public API only.
+async def topic_partitions(options: dict[str, Any], topic_names: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of these topics, from the cluster's metadata through aiokafka's public admin API.
 
-    A group-less consumer knows a topic's partitions once its client tracks the topic: a subscription
-    makes it fetch their metadata; the subscription is dropped again, leaving the caller to assign()."""
+    `options` are connection options (aiokafka_options(settings), or at least bootstrap_servers). A consumer
+    is not used for this: subscribing one just to learn partitions joins a group (with a group id) or leaves
+    aiokafka's group-less coordinator spinning (without one)."""
     names = list(topic_names)
-    if not all(consumer.partitions_for_topic(t) for t in names):
-        consumer.subscribe(names)
-        deadline = time.monotonic() + timeout
-        try:
-            while not all(consumer.partitions_for_topic(t) for t in names):
-                if time.monotonic() > deadline:
-                    missing = [t for t in names if not consumer.partitions_for_topic(t)]
-                    raise RuntimeError(f"topics not found: {', '.join(missing)}")
-                await asyncio.sleep(0.01)
-        finally:
-            consumer.unsubscribe()
-    return [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t))]
+    admin = AIOKafkaAdminClient(**{k: v for k, v in options.items() if k in _ADMIN_OPTIONS})
+    await admin.start()
+    try:
+        described = {t["topic"]: t for t in await admin.describe_topics(names)}
+    finally:
+        await admin.close()
+    missing = [t for t in names if t not in described or described[t]["error_code"] or not described[t]["partitions"]]
+    if missing:
+        raise RuntimeError(f"topics not found: {', '.join(missing)}")
+    return [
+        TopicPartition(t, p["partition"])
+        for t in names
+        for p in sorted(described[t]["partitions"], key=lambda p: p["partition"])
+    ]
+
+
+_ADMIN_OPTIONS = {
+    "bootstrap_servers",
+    "client_id",
+    "security_protocol",
+    "ssl_context",
+    "sasl_mechanism",
+    "sasl_plain_username",
+    "sasl_plain_password",
+}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,18 @@ class Followed:
 
 
 class StateFollower:
-    def __init__(self, consumer: AIOKafkaConsumer, followed: list[Followed], *, service: str) -> None:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        followed: list[Followed],
+        *,
+        service: str,
+        options: dict[str, Any] | None = None,
+        find_partitions: Callable[[list[str]], Awaitable[list[TopicPartition]]] | None = None,
+    ) -> None:
+        """`options`: connection options (aiokafka_options) to look the topics' partitions up with."""
         self._consumer = consumer
+        self._find_partitions = find_partitions or (lambda names: topic_partitions(options or {}, names))
         self._followed = {f.topic: f for f in followed}
         self._service = service
         self._seen: dict[TopicPartition, int] = {}
@@ -42,7 +52,7 @@ class StateFollower:
 
     async def start(self) -> None:
         await self._consumer.start()
-        partitions = await topic_partitions(self._consumer, list(self._followed))
+        partitions = await self._find_partitions(list(self._followed))
         self._consumer.assign(partitions)
         timed = {tp: f.start_ms() for tp in partitions if (f := self._followed[tp.topic]).start_ms is not None}
         by_time = await self._consumer.offsets_for_times(timed) if timed else {}

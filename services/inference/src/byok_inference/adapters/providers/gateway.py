@@ -74,6 +74,12 @@ class SdkGateway:
             self._close_later(evicted)
         return client
 
+    def preload(self, providers: list[Provider]) -> None:
+        """Import these providers' SDKs now (at start), not at their first call: an import takes seconds
+        without bytecode caches, and every request arriving meanwhile would wait for it."""
+        for provider in providers:
+            _sdk(provider)
+
     @property
     def cached_clients(self) -> int:
         return len(self._clients)
