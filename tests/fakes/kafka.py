@@ -80,14 +80,19 @@ class FakeConsumer:
             tp = TopicPartition(r.topic, r.partition)
             self.positions[tp] = max(self.positions.get(tp, 0), r.offset + 1)
 
-    async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[Rec]]:
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[TopicPartition, list[Rec]]:
         if self.listener is not None and not self.assigned:
             self.assigned = {TopicPartition(r.topic, r.partition) for r in self.pending}
             await self.listener.on_partitions_assigned(self.assigned)
         if not self.pending:
             await asyncio.sleep(timeout_ms / 1000)
             return {}
-        take, self.pending = self.pending[: max_records or None], self.pending[max_records or len(self.pending) :]
+        wanted = [r for r in self.pending if not partitions or TopicPartition(r.topic, r.partition) in partitions]
+        take = wanted[: max_records or None]
+        taken = {id(r) for r in take}
+        self.pending = [r for r in self.pending if id(r) not in taken]
         batch: dict[TopicPartition, list[Rec]] = {}
         for r in take:
             batch.setdefault(TopicPartition(r.topic, r.partition), []).append(r)

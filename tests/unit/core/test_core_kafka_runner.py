@@ -220,3 +220,19 @@ async def test_a_refused_write_in_batch_mode_is_fatal_and_uncommitted() -> None:
         await runner.run()
     await runner.drain_and_close()
     assert TP not in consumer.committed and sink.letters == []
+
+
+async def test_a_backlog_on_one_partition_does_not_hold_back_the_others() -> None:
+    """Issue 9: a flood of garbage on some partitions must not starve the good records of the others."""
+    consumer, sink = FakeConsumer(), FakeDeadLetterSink()
+    consumer.add(records(TOPIC, [b"garbage"] * 2000, partition=0))
+    consumer.add(records(TOPIC, [b"good"], partition=1))
+    order: list[bytes] = []
+
+    async def handle(record: Rec) -> None:
+        order.append(record.value)
+
+    consumer.assigned = {TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)}  # as after a rebalance
+    runner = in_flight_runner(consumer, sink, handle, max_in_flight=64)
+    await run_until(runner, lambda: consumer.committed.get(TopicPartition(TOPIC, 1)) == 1)
+    assert order.index(b"good") <= 32, "the good record came with the first fetch, not after the backlog"

@@ -164,7 +164,12 @@ class ConsumerRunner:
                     free = self._max_in_flight - self._in_flight
                     if free <= 0 or (self._batches is not None and free < self._refill_at):
                         continue
-                fetched = await self._consumer.getmany(timeout_ms=self._poll_ms, max_records=min(free, self._max_batch))
+                if self._batches is None:
+                    fetched = await self._fetch_fairly(min(free, self._max_batch))
+                else:
+                    fetched = await self._consumer.getmany(
+                        timeout_ms=self._poll_ms, max_records=min(free, self._max_batch)
+                    )
                 if self._batches is None:
                     for tp, records in fetched.items():
                         offsets = self._offsets.setdefault(tp, PartitionOffsets())
@@ -200,6 +205,21 @@ class ConsumerRunner:
         await self._consumer.stop()
 
     # in-flight mode --------------------------------------------------------------------------------
+
+    async def _fetch_fairly(self, room: int) -> dict[TopicPartition, list[Any]]:
+        """Up to `room` records, at most an equal share from each partition. aiokafka hands out buffered
+        records partition by partition, so one partition's backlog (a flood of garbage) would otherwise
+        fill every free slot while the records of the other partitions wait behind it."""
+        assignment = self._consumer.assignment()
+        share = max(1, room // max(1, len(assignment)))
+        fetched = await self._consumer.getmany(timeout_ms=self._poll_ms, max_records=share)
+        if len(assignment) > 1 and sum(len(r) for r in fetched.values()) >= share:
+            for tp in assignment:  # the first call hit its share: there may be more elsewhere
+                if tp not in fetched:
+                    more = await self._consumer.getmany(tp, timeout_ms=0, max_records=share)
+                    if more.get(tp):
+                        fetched[tp] = more[tp]
+        return fetched
 
     def _start_record(self, tp: TopicPartition, offsets: PartitionOffsets, record: Any) -> None:
         offsets.started(record.offset)
