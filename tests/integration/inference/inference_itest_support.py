@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from byok_core.kafka import topic_partitions
 from byok_core.key_paths import org_key_path, user_key_path
 from byok_core.sealing import seal
 from byok_core.sealing_keys import SealingKeyStore
@@ -37,6 +38,7 @@ class TopicWatch:
     """Reads a topic from its end as of start(), keeping the records whose key passes `keep`."""
 
     def __init__(self, bootstrap: str, topic: str, keep: Callable[[bytes | None], bool]) -> None:
+        self.bootstrap = bootstrap
         self.topic = topic
         self.keep = keep
         self.records: list[Any] = []
@@ -47,10 +49,7 @@ class TopicWatch:
 
     async def start(self) -> TopicWatch:
         await self._consumer.start()
-        parts = [
-            TopicPartition(self.topic, p)
-            for p in (await self._consumer._client.fetch_all_metadata()).partitions_for_topic(self.topic) or ()
-        ]
+        parts = await topic_partitions({"bootstrap_servers": self.bootstrap}, [self.topic])
         self._consumer.assign(parts)
         await self._consumer.seek_to_end(*parts)
         for tp in parts:
