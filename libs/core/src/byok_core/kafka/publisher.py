@@ -55,9 +55,17 @@ class KafkaPublisher:
     async def stop(self) -> None:
         await self.producer.stop()
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None) -> None:
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Headers | None = None,
+        *,
+        partition: int | None = None,
+    ) -> None:
         try:
-            future = await self.producer.send(topic, value=value, key=key, headers=headers)
+            future = await self.producer.send(topic, value=value, key=key, headers=headers, partition=partition)
             await future
         except MessageSizeTooLargeError as exc:
             raise RecordRejected(f"a record of {len(value)} bytes is too large for {topic}") from exc

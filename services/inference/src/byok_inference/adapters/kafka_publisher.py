@@ -12,13 +12,18 @@ class WorkerPublisher:
     def __init__(self, kafka: KafkaPublisher) -> None:
         self._kafka = kafka
 
-    async def response(self, event: PromptResponse) -> None:
+    async def response(self, event: PromptResponse, *, partition: int | None = None) -> None:
+        if partition is not None and partition not in await self._kafka.producer.partitions_for(
+            topics.PROMPT_RESPONSES
+        ):
+            partition = None  # a reply partition that does not exist: by key, rather than fail the publish
         # The status header lets followers skip deltas without parsing JSON.
         await self._kafka.send(
             topics.PROMPT_RESPONSES,
             event.request_id.encode(),
             event.to_bytes(),
             [(STATUS_HEADER, event.status.encode())],
+            partition=partition,
         )
 
     async def usage(self, event: UsageEvent) -> None:
