@@ -134,6 +134,8 @@ async def run(args: argparse.Namespace, measure_with: Any = None) -> dict[str, o
         "BYOK_LOG_LEVEL": "WARNING",
         "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": "60",
     }
+    if os.environ.get("BYOK_BENCH_WORKER_PYTHONPATH"):  # A/B: run another checkout's worker under this bench
+        worker_env["PYTHONPATH"] = os.environ["BYOK_BENCH_WORKER_PYTHONPATH"]
     args.key_store = worker_env["BYOK_INFERENCE_KEY_STORE"]
     worker = subprocess.Popen(  # noqa: ASYNC220
         [
