@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
+from byok_core.auth import build_verifier
 from byok_core.kafka import (
     ConsumerRunner,
     DeadLetters,
@@ -23,6 +24,7 @@ from byok_core.observability import OpsServer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_events import topics
+from byok_pricing import load_pricer
 
 from .adapters.answered import AnsweredLru
 from .adapters.budgets import BudgetBlocks
@@ -31,6 +33,7 @@ from .adapters.kafka_publisher import WorkerPublisher
 from .adapters.key_cache import CachedKeyStore
 from .adapters.providers.gateway import SdkGateway
 from .adapters.sealed_opener import VaultSealedKeyOpener
+from .adapters.user_tokens import TokenAuthority
 from .adapters.vault_keys import VaultKeyStore
 from .config import InferenceSettings
 from .domain.retry import RetryPolicy
@@ -108,6 +111,8 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         publisher=WorkerPublisher(publisher),
         answered=answered,
         budgets=budgets,
+        prices=load_pricer(settings.price_overrides),
+        authority=TokenAuthority(build_verifier(settings.auth)) if settings.user_auth == "required" else None,
         provider_retry=RetryPolicy(
             attempts=settings.retry_attempts,
             base_delay=settings.retry_base_delay_seconds,

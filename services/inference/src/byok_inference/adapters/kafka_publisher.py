@@ -1,11 +1,13 @@
-"""The worker's Publisher port on the shared KafkaPublisher: one topic and record key per event type."""
+"""The worker's Publisher port on the shared KafkaPublisher: one topic, record key and headers per event type."""
 
 from __future__ import annotations
 
 from byok_core.kafka import KafkaPublisher
 from byok_events import DeadLetter, KeyEvent, PromptResponse, UsageEvent, topics
+from byok_events.keys import INFERENCE_PRODUCER, PRODUCER_HEADER
 
 STATUS_HEADER = "byok-status"
+TENANT_HEADER = "byok-tenant"  # with the record key (request_id), names the request for de-duplication
 
 
 class WorkerPublisher:
@@ -22,7 +24,7 @@ class WorkerPublisher:
             topics.PROMPT_RESPONSES,
             event.request_id.encode(),
             event.to_bytes(),
-            [(STATUS_HEADER, event.status.encode())],
+            [(STATUS_HEADER, event.status.encode()), (TENANT_HEADER, event.tenant_id.encode())],
             partition=partition,
         )
 
@@ -30,7 +32,12 @@ class WorkerPublisher:
         await self._kafka.send(topics.USAGE_EVENTS, event.tenant_id.encode(), event.to_bytes())
 
     async def key_event(self, event: KeyEvent) -> None:
-        await self._kafka.send(topics.KEY_EVENTS, event.tenant_id.encode(), event.to_bytes())
+        await self._kafka.send(
+            topics.KEY_EVENTS,
+            event.tenant_id.encode(),
+            event.to_bytes(),
+            [(PRODUCER_HEADER, INFERENCE_PRODUCER.encode())],
+        )
 
     async def dead_letter(self, event: DeadLetter, key: bytes | None) -> None:
         await self._kafka.dead_letter(event, key)

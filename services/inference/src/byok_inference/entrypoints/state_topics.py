@@ -19,7 +19,7 @@ from byok_events import BudgetAlert, KeyEvent, topics
 
 from ..adapters.answered import AnsweredLru
 from ..adapters.budgets import BudgetBlocks
-from ..adapters.kafka_publisher import STATUS_HEADER
+from ..adapters.kafka_publisher import STATUS_HEADER, TENANT_HEADER
 
 _FINAL = (b"completed", b"failed")
 
@@ -37,11 +37,15 @@ def state_topics(
     dedupe_window: float,
 ) -> list[Followed]:
     def on_response(record: Any) -> None:
-        status = dict(record.headers or ()).get(STATUS_HEADER)
-        if status is None:  # written without our header: read the status from the body
-            status = str(json.loads(record.value).get("status", "")).encode()
+        headers = dict(record.headers or ())
+        status, tenant = headers.get(STATUS_HEADER), headers.get(TENANT_HEADER)
+        if status is None or tenant is None:  # written without our headers: read the body
+            body = json.loads(record.value)
+            status = str(body.get("status", "")).encode()
+            tenant = str(body.get("tenant_id", "")).encode()
         if status in _FINAL and record.key:
-            answered.add(record.key.decode())
+            # answered = (tenant_id, request_id): another tenant's request id is not this one
+            answered.add(tenant.decode(), record.key.decode())
 
     def on_alert(record: Any) -> None:
         budgets.apply(BudgetAlert.model_validate_json(record.value))
