@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from byok_client import fetch_sealing_key
-from byok_core.sealing import seal
 from byok_events import topics
+from byok_sealing import seal
 from sqlalchemy import MetaData, create_engine, select
 
 pytestmark = pytest.mark.integration
@@ -95,11 +96,21 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
     ok_sealed = await client.submit(tenant.prompt("gemini-2.5-flash"), user_api_keys={"gemini": sealed_canary})
     rejected = await client.submit(tenant.prompt("claude-sonnet-4-5"), user_token=tenant.token)
     sealing_key = await fetch_sealing_key(services["BYOK_KEYVAULT_URL"])
+    at = datetime.now(UTC)  # only the request id differs from what was sealed
     sealed_for_another_request = seal(
-        sealed_canary, public_key=sealing_key, tenant_id=tenant.tenant_id, request_id=str(uuid.uuid4())
+        sealed_canary,
+        public_key=sealing_key,
+        tenant_id=tenant.tenant_id,
+        request_id=str(uuid.uuid4()),
+        provider="gemini",
+        created_at=at,
     )
     replayed_to_other_request = await client.submit(
-        {**tenant.prompt("gemini-2.5-flash"), "sealed_keys": {"gemini": sealed_for_another_request}}
+        {
+            **tenant.prompt("gemini-2.5-flash"),
+            "sealed_keys": {"gemini": sealed_for_another_request},
+            "created_at": at.isoformat(),
+        }
     )
     answers = [await asyncio.wait_for(w, 60) for w in (ok_stored, ok_sealed, rejected, replayed_to_other_request)]
     assert [a.status for a in answers] == ["completed", "completed", "failed", "failed"], [

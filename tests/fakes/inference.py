@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from byok_core.sealing import SealingKeyPair, generate_keypair, open_sealed, seal
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
 from byok_inference.adapters.answered import AnsweredLru
 from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
@@ -13,7 +13,9 @@ from byok_inference.domain.retry import RetryPolicy
 from byok_inference.handlers import Deps
 from byok_inference.ports import DeltaSink, KeyStoreUnavailable, Scope, StoredKey
 from byok_pricing import OverrideBook, Pricer
+from byok_sealing import SealingKeyPair, generate_keypair, open_sealed, seal
 
+CREATED_AT = datetime.now(UTC)  # the created_at of the unit tests' prompts, which their sealed keys bind
 STORED_KEY_VERSION = 7  # every stored key of the fake is at this KV version
 
 
@@ -57,10 +59,21 @@ class FakeSealedOpener:
         self.pair = pair or generate_keypair("kid1")
         self.down = False
 
-    def seal(self, api_key: str, tenant_id: str, request_id: str) -> str:
-        return seal(api_key, public_key=self.pair.public, tenant_id=tenant_id, request_id=request_id)
+    def seal(
+        self, api_key: str, tenant_id: str, request_id: str, provider: str, created_at: datetime = CREATED_AT
+    ) -> str:
+        return seal(
+            api_key,
+            public_key=self.pair.public,
+            tenant_id=tenant_id,
+            request_id=request_id,
+            provider=provider,
+            created_at=created_at,
+        )
 
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
+    async def open(
+        self, sealed: str, *, tenant_id: str, request_id: str, provider: str, created_at: datetime | None
+    ) -> str:
         if self.down:
             raise KeyStoreUnavailable("down")
         return open_sealed(
@@ -68,6 +81,8 @@ class FakeSealedOpener:
             private_keys={self.pair.kid: self.pair.private_key},
             tenant_id=tenant_id,
             request_id=request_id,
+            provider=provider,
+            created_at=created_at,
         )
 
 

@@ -23,3 +23,7 @@ path "byok/metadata/sealing/*" {
 path "byok/metadata/tenants/*" {
   capabilities = ["read"]
 }
+# The HMAC secret of key fingerprints (for the key.invalid events it emits).
+path "byok/data/fingerprint/*" {
+  capabilities = ["read"]
+}

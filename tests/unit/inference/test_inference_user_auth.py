@@ -14,7 +14,7 @@ from byok_events import ByokMode, ErrorCode, KeySource, PromptRequest
 from byok_inference.adapters.user_tokens import USER_TOKEN_HEADER, TokenAuthority, token_of
 from byok_inference.entrypoints.prompts import PromptRecordHandler
 from byok_inference.handlers import handle_prompt
-from fakes.inference import Harness, make_harness
+from fakes.inference import CREATED_AT, Harness, make_harness
 
 SECRET = "worker-unit-secret-0123456789abcdef0123456789"
 
@@ -41,6 +41,7 @@ def prompt(mode: ByokMode = ByokMode.PREFER, rid: str = "r1", user: str | None =
         model="gpt-4.1",
         byok_mode=mode,
         messages=[{"role": "user", "content": "hi"}],
+        created_at=CREATED_AT,
         **kw,
     )
 
@@ -98,7 +99,7 @@ async def test_an_org_key_needs_a_user_in_the_event() -> None:
 async def test_system_and_request_keys_need_no_token() -> None:
     h = harness()
     await handle_prompt(prompt(rid="sys"), h.deps, None)
-    sealed = {"openai": h.sealed.seal("request-openai-key", "t1", "req")}
+    sealed = {"openai": h.sealed.seal("request-openai-key", "t1", "req", "openai")}
     await handle_prompt(prompt(rid="req", sealed_keys=sealed), h.deps, None)
     answers = {a.request_id: a for a in h.publisher.finals()}
     assert answers["sys"].status == "completed" and answers["sys"].key_source is KeySource.SYSTEM

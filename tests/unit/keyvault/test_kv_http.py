@@ -8,9 +8,9 @@ import logging
 import httpx
 import pytest
 from byok_core.auth import TokenVerifier
-from byok_core.sealing import generate_keypair
 from byok_keyvault.auth import BearerAuth
 from byok_keyvault.entrypoints.http import create_app
+from byok_sealing import generate_keypair
 from kv_fakes import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, SECRET, make_token
 
 PAIR = generate_keypair()

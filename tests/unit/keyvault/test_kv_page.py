@@ -7,7 +7,6 @@ import re
 import httpx
 import pytest
 from byok_core.auth import TokenVerifier
-from byok_core.sealing import generate_keypair
 from byok_keyvault.auth import BearerAuth
 from byok_keyvault.config import SettingsError, load_settings
 from byok_keyvault.domain.formats import FORMATS
@@ -15,6 +14,7 @@ from byok_keyvault.entrypoints.http import create_app
 from byok_keyvault.web import parse_frame_ancestors
 from byok_keyvault.web.headers import page_csp
 from byok_keyvault.web.page import key_formats
+from byok_sealing import generate_keypair
 from kv_fakes import ANTHROPIC_KEY, SECRET, make_token
 
 PAIR = generate_keypair()

@@ -15,7 +15,7 @@ from byok_core.settings import (
 )
 from byok_events import Provider
 from byok_pricing import shared_overrides_path
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +83,13 @@ class InferenceSettings(BaseSettings):
         ge=16 * 1024,
         le=1024 * 1024,
         description="Per-partition producer batch; a full batch makes every sender wait (aiokafka: 16 KiB)",
+    )
+    sealed_key_max_age_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        validation_alias=AliasChoices("BYOK_SEALED_KEY_MAX_AGE_SECONDS", "sealed_key_max_age_seconds"),
+        description="A sealed request key opens only while its request's created_at is at most this old",
     )
     gc_young_threshold: int = Field(
         default=10_000, ge=0, description="gc threshold of the young generation once started (0: Python's 700)"

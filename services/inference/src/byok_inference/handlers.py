@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from byok_core.fingerprint import fingerprint
-from byok_core.sealing import SealedKeyInvalid
+from byok_core.fingerprint import Fingerprints
+from byok_core.vault import VaultError
 from byok_events import (
     ErrorCode,
     KeyEvent,
@@ -26,6 +26,7 @@ from byok_events import (
     utc_now,
 )
 from byok_events.keys import key_invalid_event_id
+from byok_sealing import SealedKeyInvalid
 
 from .domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
 from .domain.keys import KeySlot, key_slots, missing_key_error
@@ -72,6 +73,7 @@ class Deps:
     key_store_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3, base_delay=0.2))
     default_max_tokens: int = 1024
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    fingerprints: Fingerprints = field(default_factory=Fingerprints.ephemeral)  # keyed; main loads it from Vault
 
 
 class _Failed(Exception):
@@ -203,7 +205,13 @@ async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps, authority: 
             return None
         try:
             opened = await _with_key_store_retries(
-                lambda: deps.sealed.open(sealed, tenant_id=request.tenant_id, request_id=request.request_id),
+                lambda: deps.sealed.open(
+                    sealed,
+                    tenant_id=request.tenant_id,
+                    request_id=request.request_id,
+                    provider=slot.key_provider.value,
+                    created_at=request.created_at,
+                ),
                 deps,
             )
         except SealedKeyInvalid as exc:
@@ -299,7 +307,7 @@ async def _raise_for(
                     user_id=request.user_id if source is KeySource.USER else None,
                     scope="user" if source is KeySource.USER else "org",
                     provider=call.provider,
-                    fingerprint=fingerprint(call.api_key),
+                    fingerprint=await _fingerprint(call.api_key, deps),
                     # the key-vault service marks exactly this version; a key rotated meanwhile stays active
                     version=context.get("key_version"),  # type: ignore[arg-type]
                     request_id=request.request_id,  # type: ignore[call-arg]  # an added field (extra allowed)
@@ -313,6 +321,15 @@ async def _raise_for(
         FailureKind.BAD_REQUEST: (ErrorCode.PROVIDER_ERROR, False),
     }[failure.kind]
     raise _Failed(code, str(failure), retriable)
+
+
+async def _fingerprint(api_key: str, deps: Deps) -> str | None:
+    """The keyed fingerprint of a rejected key; None when its secret cannot be read (the event still goes)."""
+    try:
+        return await deps.fingerprints.of(api_key)
+    except (VaultError, LookupError) as exc:
+        log.warning("key.invalid without a fingerprint: %s", type(exc).__name__)
+        return None
 
 
 async def _publish_usage(request: PromptRequest, context: dict[str, object], usage: TokenUsage, deps: Deps) -> None:

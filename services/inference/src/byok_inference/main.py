@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
 from byok_core.auth import build_verifier
+from byok_core.fingerprint import Fingerprints
 from byok_core.kafka import (
     ConsumerRunner,
     DeadLetters,
@@ -34,7 +35,7 @@ from .adapters.key_cache import CachedKeyStore
 from .adapters.providers.gateway import SdkGateway
 from .adapters.sealed_opener import VaultSealedKeyOpener
 from .adapters.user_tokens import TokenAuthority
-from .adapters.vault_keys import VaultKeyStore
+from .adapters.vault_keys import VaultKeyReader
 from .config import InferenceSettings
 from .domain.retry import RetryPolicy
 from .entrypoints.prompts import Limits, PromptRecordHandler
@@ -55,6 +56,7 @@ class Worker:
     keys: CachedKeyStore
     answered: AnsweredLru
     ops: OpsServer | None
+    vault: VaultClient | None = None
 
     async def start(self) -> None:
         await self.kafka.start()
@@ -69,6 +71,8 @@ class Worker:
         await self.follower.stop()
         await self.kafka.stop()
         await self.gateway.aclose()
+        if self.vault is not None:
+            await self.vault.aclose()
         if self.ops is not None:
             await self.ops.stop()
 
@@ -89,13 +93,14 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     )
     store: KeyStore
     opener: SealedKeyOpener
+    vault: VaultClient | None = None
     if settings.key_store == "env":
         store, opener = EnvKeyStore(settings.system_keys), NoSealedKeys()
     else:
         vault = VaultClient(settings.vault)
         store, opener = (
-            VaultKeyStore(vault, settings.system_keys),
-            VaultSealedKeyOpener(SealingKeyStore(vault)),
+            VaultKeyReader(vault, settings.system_keys),
+            VaultSealedKeyOpener(SealingKeyStore(vault), max_age_seconds=settings.sealed_key_max_age_seconds),
         )
     keys = CachedKeyStore(store, ttl=settings.key_cache_ttl_seconds)
     gateway = SdkGateway(
@@ -120,6 +125,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
             max_retry_after=settings.max_retry_after_seconds,
         ),
         key_store_retry=RetryPolicy(attempts=settings.key_store_attempts, base_delay=0.2, max_delay=2.0),
+        fingerprints=Fingerprints(vault) if vault is not None else Fingerprints.ephemeral(),
         default_max_tokens=settings.default_max_tokens,
     )
     follower = StateFollower(
@@ -154,7 +160,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         drain_timeout=settings.drain_timeout_seconds,
         on_assigned=follower.catch_up,
     )
-    worker = Worker(settings, publisher, follower, loop, gateway, keys, answered, None)
+    worker = Worker(settings, publisher, follower, loop, gateway, keys, answered, None, vault)
     if settings.metrics_port:
         worker.ops = OpsServer(settings.observability.metrics_host, settings.metrics_port, worker.healthy)
     return worker

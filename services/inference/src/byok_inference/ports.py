@@ -7,16 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from byok_core.vault import KeyStoreUnavailable as KeyStoreUnavailable  # the key store could not answer
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
 
 from .domain.calls import Completion, ProviderCall
 
 Scope = Literal["user", "org", "system"]
 DeltaSink = Callable[[str], Awaitable[None]]
-
-
-class KeyStoreUnavailable(Exception):
-    """The key store could not be reached (after the adapter's own retries)."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,11 @@ class KeyStore(Protocol):
 
 
 class SealedKeyOpener(Protocol):
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
-        """The provider key inside a sealed key; raises byok_core.sealing.SealedKeyInvalid, or
+    async def open(
+        self, sealed: str, *, tenant_id: str, request_id: str, provider: str, created_at: datetime | None
+    ) -> str:
+        """The provider key sealed for this tenant, request, provider slot and created_at; raises
+        byok_sealing.SealedKeyInvalid (also when created_at is missing or too old), or
         KeyStoreUnavailable when the private half cannot be fetched."""
         ...
 

@@ -16,7 +16,7 @@ from .jwks import JwksKeys
 from .keys import ASYMMETRIC_ALGORITHMS, VerificationKey, pem_key
 from .settings import AuthSettings
 
-# The same rule as Vault path segments (byok_core.key_paths): ids that can safely name a key's place.
+# Ids that can safely name a key's place (byok_core.vault.key_codec percent-encodes whatever else passes).
 _ID = re.compile(r"^[A-Za-z0-9_.@\-]{1,128}$")
 ROLES = ("member", "admin")
 REQUIRED_CLAIMS = ["sub", "tenant", "role", "exp", "iat"]

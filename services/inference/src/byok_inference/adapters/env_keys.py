@@ -7,6 +7,8 @@ and benchmarks; production uses Vault.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from byok_core.settings import SystemKeys
 from byok_events import Provider
 
@@ -28,5 +30,7 @@ class EnvKeyStore:
 
 
 class NoSealedKeys:
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
+    async def open(
+        self, sealed: str, *, tenant_id: str, request_id: str, provider: str, created_at: datetime | None
+    ) -> str:
         raise KeyStoreUnavailable("no sealing keys without Vault")
