@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from byok_core.kafka import topic_partitions
 from sqlalchemy import create_engine, text
 
 LEDGER_TABLES = "charges, usage_events, spend, publish_batches, alerts"
@@ -101,11 +102,7 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
-        for _ in range(100):
-            if consumer.partitions_for_topic(TOPIC):
-                break
-            await consumer._client.force_metadata_update()
-        tps = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        tps = await topic_partitions({"bootstrap_servers": bootstrap}, [TOPIC])
         return await consumer.end_offsets(tps)
     finally:
         await consumer.stop()

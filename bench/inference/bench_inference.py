@@ -28,10 +28,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata
+from byok_core.kafka import topic_partitions
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = {
@@ -70,12 +72,9 @@ def rss_kb(pid: int) -> int:
 
 
 async def park_group_at_end(bootstrap: str, group: str) -> None:
+    parts = await topic_partitions({"bootstrap_servers": bootstrap}, ["byok.prompt.requests"])
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
-    parts = [
-        TopicPartition("byok.prompt.requests", p)
-        for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic("byok.prompt.requests")
-    ]
     consumer.assign(parts)
     ends = await consumer.end_offsets(parts)
     await consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in ends.items()})
@@ -96,7 +95,8 @@ async def wait_http(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
-async def run(args: argparse.Namespace) -> dict[str, object]:
+async def run(args: argparse.Namespace, measure_with: Any = None) -> dict[str, object]:
+    """Start the fake provider and one worker, run `measure_with` (default: measure) against them."""
     env = stack_env()
     bootstrap = env["BYOK_KAFKA_BOOTSTRAP"]
     tag = uuid.uuid4().hex[:8]
@@ -134,6 +134,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "BYOK_LOG_LEVEL": "WARNING",
         "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": "60",
     }
+    if os.environ.get("BYOK_BENCH_WORKER_PYTHONPATH"):  # A/B: run another checkout's worker under this bench
+        worker_env["PYTHONPATH"] = os.environ["BYOK_BENCH_WORKER_PYTHONPATH"]
     args.key_store = worker_env["BYOK_INFERENCE_KEY_STORE"]
     worker = subprocess.Popen(  # noqa: ASYNC220
         [
@@ -147,7 +149,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         await wait_http(f"{root}/_health")
         await wait_http(f"http://127.0.0.1:{metrics_port}/healthz")
-        return await measure(args, bootstrap, tag, worker, metrics_port, fake.pid)
+        return await (measure_with or measure)(args, bootstrap, tag, worker, metrics_port, fake.pid)
     finally:
         worker.send_signal(signal.SIGTERM)
         fake.send_signal(signal.SIGTERM)
@@ -167,15 +169,16 @@ async def measure(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
     )
     await consumer.start()
-    parts = [
-        TopicPartition("byok.prompt.responses", p)
-        for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic("byok.prompt.responses")
-    ]
+    parts = await topic_partitions({"bootstrap_servers": bootstrap}, ["byok.prompt.responses"])
     consumer.assign(parts)
     await consumer.seek_to_end(*parts)
     for tp in parts:
         await consumer.position(tp)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_batch_size=256 * 1024)
+    # As the project's producer client sends (byok_client: acks=all, no linger): the producer's own
+    # batching delay is not the worker's latency.
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=0 if args.rate else 5, acks="all", max_batch_size=256 * 1024
+    )
     await producer.start()
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
@@ -231,9 +234,9 @@ async def measure(
         ).encode()
         await producer.send("byok.prompt.requests", body, key=rid.encode())
         sent[rid] = time.perf_counter()
-        if args.rate and i % 100 == 99:  # optional open-loop pacing
+        if args.rate:  # open-loop pacing, one prompt every 1/rate s (not bursts: a burst is queued work)
             ahead = (i + 1) / args.rate - (time.perf_counter() - started)
-            if ahead > 0:
+            if ahead > 0.0005:
                 await asyncio.sleep(ahead)
     await producer.flush()
     await asyncio.wait_for(reader, timeout=args.timeout)

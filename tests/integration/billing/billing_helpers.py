@@ -8,29 +8,23 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from byok_billing.config import BillingSettings
 from byok_billing.main import BillingApp, bootstrap
+from byok_core.kafka import topic_partitions
 
 
 class TopicTail:
     """Reads a topic from its end at start(): what the test makes appear, filtered by tenant key."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
         self.topic = topic
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
 
     async def start(self) -> None:
         await self.consumer.start()
-        partitions: set[int] = set()
-        for _ in range(100):
-            partitions = self.consumer.partitions_for_topic(self.topic) or set()
-            if partitions:
-                break
-            await self.consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
-        assert partitions, f"topic {self.topic} not found"
-        tps = [TopicPartition(self.topic, p) for p in partitions]
+        tps = await topic_partitions({"bootstrap_servers": self.bootstrap}, [self.topic])
         self.consumer.assign(tps)
         await self.consumer.seek_to_end(*tps)
         for tp in tps:
@@ -105,7 +99,7 @@ class RunningApp:
         self.task = asyncio.create_task(self.app.run(self.stop))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        consumer = self.app.consumer.consumer
+        consumer = self.app.consumer
         while not consumer.assignment():
             if self.task.done():
                 self.task.result()
@@ -125,7 +119,7 @@ class RunningApp:
 async def running(settings: BillingSettings, **overrides: Any) -> AsyncIterator[RunningApp]:
     app = bootstrap(settings)
     for name, value in overrides.items():
-        setattr(app.loop.deps, name, value)
+        setattr(app.deps, name, value)
     runner = RunningApp(app)
     await runner.start()
     try:

@@ -97,7 +97,7 @@ async def test_a_crash_between_db_commit_and_offset_commit_charges_nothing_twice
         async with running(settings) as warm:  # commit an offset for the group first
             await send(p, t, usage(f"{t}-warm", t))
             assert len(await charges.collect(t, 1, wait=30)) == 1
-            warm.app.loop.deps.publisher = CrashingPublisher(warm.app.loop.deps.publisher)
+            warm.app.deps.publisher = CrashingPublisher(warm.app.deps.publisher)
             await send(p, t, usage(f"{t}-1", t), usage(f"{t}-2", t))
             for _ in range(300):  # the consumer dies after its database commit
                 if warm.task is not None and warm.task.done():
@@ -158,3 +158,27 @@ async def test_budget_alerts_reach_kafka_once_per_threshold(db_url: str, kafka_b
     blocked = [a for a in got if a["kind"] == "hard" and a["threshold"] == "1.0"]
     assert blocked[0]["spent"] == "0.0259200000" and blocked[0]["period"] == "2026-11"
     assert blocked[0]["measure"] == "platform_charge" and blocked[0]["schema"] == "byok.billing.alert/v1"
+
+
+async def test_hostile_usage_records_are_dead_lettered_and_charging_goes_on(
+    db_url: str, kafka_bootstrap: str, unique_id: str
+) -> None:
+    """Issue 9: one usage event stopped every tenant's charging (U+0000 refused by PostgreSQL and the batch
+    retried forever; deep nesting; a timestamp overflowing UTC). Each ends in the DLQ; the good one behind
+    them on the same partition is charged."""
+    t = "t-" + unique_id
+    settings = settings_for(db_url, kafka_bootstrap, "byok-billing-test-" + unique_id)
+    hostile: list = [
+        b'{"event_id": "' + f"{t}-deep".encode() + b'", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        usage(f"{t}-overflow", t, occurred_at="0001-01-01T00:00:00+05:00"),
+    ]
+    if db_url.startswith("postgresql"):  # SQLite stores U+0000; PostgreSQL refuses it
+        hostile.insert(0, usage(f"{t}-nul", "acme\x00" + unique_id))
+    async with tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges, tail(kafka_bootstrap, topics.DLQ) as dlq:
+        async with producer(kafka_bootstrap) as p, running(settings):
+            await send(p, t, *hostile, usage(f"{t}-good", t))
+            got = await charges.collect(t, 1, wait=30)
+            letters = [DeadLetter.model_validate(v) for v in await dlq.collect(t, len(hostile), wait=30)]
+    assert [c["event_id"] for c in got] == [f"{t}-good"]
+    assert len(letters) == len(hostile) and all(letter.source_topic == topics.USAGE_EVENTS for letter in letters)
+    assert len({letter.offset for letter in letters}) == len(hostile)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from billing_helpers import TopicTail, producer, tail
 from byok_billing.adapters.ledger_sql import make_engine
 from byok_billing.adapters.migrate import upgrade
@@ -34,6 +34,7 @@ from byok_billing.config import BillingSettings
 from byok_billing.domain.money import charge_for, markup_rate
 from byok_billing.domain.overrides import OverrideBook, load_overrides
 from byok_billing.domain.pricing import Tokens, independent_cost
+from byok_core.kafka import topic_partitions
 from byok_events import topics
 from fakes.billing import usage_event as usage
 from sqlalchemy import Engine, text
@@ -118,14 +119,7 @@ async def start_group_at(bootstrap: str, group: str, first: dict[int, int]) -> N
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await c.start()
     try:
-        partitions = c.partitions_for_topic(topics.USAGE_EVENTS)
-        for _ in range(50):
-            if partitions:
-                break
-            await c._client.force_metadata_update()
-            partitions = c.partitions_for_topic(topics.USAGE_EVENTS)
-        assert partitions, "byok.usage.events has no partitions"
-        tps = [TopicPartition(topics.USAGE_EVENTS, p) for p in sorted(partitions)]
+        tps = await topic_partitions({"bootstrap_servers": bootstrap}, [topics.USAGE_EVENTS])
         c.assign(tps)
         ends = await c.end_offsets(tps)
         await c.commit({tp: first.get(tp.partition, ends[tp]) for tp in tps})

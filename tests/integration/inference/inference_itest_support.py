@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from byok_core.kafka import topic_partitions
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.settings import KafkaSettings, ProviderEndpoints, SystemKeys, VaultSettings
 from byok_core.vault import VaultClient
@@ -40,6 +41,7 @@ class TopicWatch:
     """Reads a topic from its end as of start(), keeping the records whose key passes `keep`."""
 
     def __init__(self, bootstrap: str, topic: str, keep: Callable[[bytes | None], bool]) -> None:
+        self.bootstrap = bootstrap
         self.topic = topic
         self.keep = keep
         self.records: list[Any] = []
@@ -50,10 +52,7 @@ class TopicWatch:
 
     async def start(self) -> TopicWatch:
         await self._consumer.start()
-        parts = [
-            TopicPartition(self.topic, p)
-            for p in (await self._consumer._client.fetch_all_metadata()).partitions_for_topic(self.topic) or ()
-        ]
+        parts = await topic_partitions({"bootstrap_servers": self.bootstrap}, [self.topic])
         self._consumer.assign(parts)
         await self._consumer.seek_to_end(*parts)
         for tp in parts:
@@ -122,7 +121,7 @@ async def start_worker(settings: InferenceSettings) -> tuple[Worker, asyncio.Tas
     await worker.start()
     task = asyncio.create_task(worker.loop.run())
     await asyncio.wait_for(worker.loop.assigned.wait(), 60)
-    consumer = worker.loop._consumer
+    consumer = worker.loop.consumer  # resolve "latest" before producing
     for tp in consumer.assignment():
         await consumer.position(tp)
     return worker, task

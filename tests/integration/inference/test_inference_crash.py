@@ -16,8 +16,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata
+from byok_core.kafka import topic_partitions
 from byok_testing.fake_providers import Rule, RunningFakeProviders
 from inference_itest_support import RUN, TopicWatch, finals, prompt, send
 
@@ -33,10 +34,7 @@ async def park_group_at_end(bootstrap: str, group: str) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        parts = [
-            TopicPartition("byok.prompt.requests", p)
-            for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic("byok.prompt.requests") or ()
-        ]
+        parts = await topic_partitions({"bootstrap_servers": bootstrap}, ["byok.prompt.requests"])
         ends = await consumer.end_offsets(parts)
         consumer.assign(parts)
         await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})

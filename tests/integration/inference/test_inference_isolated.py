@@ -3,6 +3,8 @@ the key-source "none" column of the matrix, and an unreachable key store."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiokafka import AIOKafkaProducer
 from byok_core.sealing_keys import SealingKeyStore
@@ -65,3 +67,55 @@ async def test_key_store_unreachable_fails_without_fallback(
         assert final["error"]["code"] == "key_store_unavailable" and final["error"]["retriable"] is True
         assert fake_providers.server.book.find(contains=f"<{rid}>") == []
     assert [u for u in usages.values() if u["tenant_id"] == f"vd{RUN}"] == []
+
+
+async def test_poison_records_are_dead_lettered_and_the_partition_goes_on(
+    stack_env: dict[str, str],
+    fake_providers: RunningFakeProviders,
+    producer: AIOKafkaProducer,
+    responses: TopicWatch,
+    kafka_bootstrap: str,
+) -> None:
+    """Issue 9: one schema-valid prompt the handler failed on (an SDK's ValueError) stopped the worker for
+    good, and so did deep nesting (RecursionError) and a timestamp overflowing UTC (OverflowError). Each now
+    ends as a dead letter (and a failed response when it has a request id), and the valid prompt behind
+    them on the same partition is answered."""
+    settings = worker_settings(stack_env, fake_providers, f"itest-{RUN}-poison", {"openai": f"env-{RUN}"})
+    worker, task = await start_worker(settings)
+    refused = f"{RUN}-poison-sdk"
+    original = worker.gateway.complete
+
+    async def complete(call, on_delta=None):  # type: ignore[no-untyped-def]
+        if any(refused in str(m.get("content")) for m in call.messages):
+            raise ValueError("invalid model name")  # what google-genai raises for '?', '&', '..' in a model
+        return await original(call, on_delta)
+
+    worker.gateway.complete = complete  # type: ignore[method-assign]
+    dlq = await TopicWatch(kafka_bootstrap, "byok.dlq", lambda k: bool(k and RUN.encode() in k)).start()
+    tenant = f"poison{RUN}"
+    deep = f"{RUN}-poison-deep"
+    overflow = f"{RUN}-poison-overflow"
+    good = f"{RUN}-poison-good"
+    bodies = [
+        (deep, b'{"request_id": "' + deep.encode() + b'", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        (overflow, json.dumps(prompt(overflow, tenant, "gpt-4.1", created_at="0001-01-01T00:00:00+05:00")).encode()),
+        (refused, json.dumps(prompt(refused, tenant, "gpt-4.1")).encode()),
+        (good, json.dumps(prompt(good, tenant, "gpt-4.1")).encode()),
+    ]
+    try:
+        for rid, body in bodies:  # one partition, in this order
+            await (await producer.send("byok.prompt.requests", body, key=rid.encode(), partition=0))
+        await responses.wait_for(lambda _: bool(finals(responses, good)), 60)
+        await dlq.wait_for(lambda values: len(values) >= 3, 30)
+    finally:
+        await stop_worker(worker, task)
+        await dlq.stop()
+    [answer] = finals(responses, good)
+    assert answer["status"] == "completed"
+    for rid in (overflow, refused):
+        [failed] = finals(responses, rid)
+        assert failed["status"] == "failed" and failed["error"]["code"] == "invalid_request"
+    letters = {r.key.decode(): json.loads(r.value) for r in dlq.records}
+    assert set(letters) == {deep, overflow, refused}
+    assert letters[refused]["reason"].startswith("invalid_request: unprocessable: ValueError")
+    assert all(letter["partition"] == 0 for letter in letters.values())

@@ -15,8 +15,8 @@ import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from byok_core.auth import AuthSettings
-from byok_core.key_paths import org_key_path, user_key_path
 from byok_core.vault import VaultClient
+from byok_core.vault.key_codec import org_key_path, user_key_path
 from byok_events import topics
 from byok_inference.main import Worker
 from byok_testing.fake_providers import RunningFakeProviders

@@ -15,6 +15,7 @@ import jwt
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from byok_core.auth import AuthSettings
+from byok_core.kafka import topic_partitions
 from byok_core.settings import KafkaSettings, VaultSettings
 from byok_keyvault.config import KeyvaultSettings
 from byok_keyvault.main import Service, bootstrap
@@ -103,21 +104,12 @@ class KafkaTail:
     async def start(self) -> KafkaTail:
         self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await self.consumer.start()
-        partitions = [
-            TopicPartition(t, p)
-            for t in self.topics
-            for p in (self.consumer.partitions_for_topic(t) or await self._partitions(t))
-        ]
+        partitions = await topic_partitions({"bootstrap_servers": self.bootstrap}, list(self.topics))
         self.consumer.assign(partitions)
         self.start_offsets = await self.consumer.end_offsets(partitions)
         for tp, offset in self.start_offsets.items():
             self.consumer.seek(tp, offset)
         return self
-
-    async def _partitions(self, topic: str) -> set[int]:
-        assert self.consumer is not None
-        await self.consumer._client.force_metadata_update()
-        return self.consumer.partitions_for_topic(topic) or set()
 
     async def read_all(self) -> list:
         """Every record appended since start(), up to the current end offsets."""

@@ -7,59 +7,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from byok_billing.domain.charges import ChargeRecord
 from byok_billing.domain.overrides import OverrideBook
 from byok_billing.domain.pricing import Pricer
 from byok_billing.handlers import BillingDeps, handle_usage_batch, republish_unpublished
-from byok_billing.ports import InRecord, OutRecord, RecordedBatch
+from byok_billing.ports import InRecord
 from byok_events import Charge, DeadLetter, UsageEvent, topics
+from fakes.billing import FakeLedger, FakePublisher
 from fakes.billing import usage_event as usage
 
 NOW = datetime(2026, 11, 27, 15, 5, tzinfo=UTC)
-
-
-class FakeLedger:
-    def __init__(self) -> None:
-        self.usage: dict[str, UsageEvent] = {}
-        self.charges: dict[str, ChargeRecord] = {}
-        self.unpublished_batches: dict[int, list[ChargeRecord]] = {}
-        self.next_id = 1
-
-    async def record_batch(self, priced, received_at) -> RecordedBatch:  # type: ignore[no-untyped-def]
-        new = []
-        for event, charge in priced:
-            if event.event_id not in self.usage:
-                self.usage[event.event_id] = event
-                self.charges[event.event_id] = charge
-                new.append(charge)
-        if not new:
-            return RecordedBatch(None)
-        batch_id, self.next_id = self.next_id, self.next_id + 1
-        self.unpublished_batches[batch_id] = new
-        return RecordedBatch(batch_id, new)
-
-    async def mark_published(self, batch: RecordedBatch) -> None:
-        self.unpublished_batches.pop(batch.batch_id, None)  # type: ignore[arg-type]
-
-    async def unpublished(self, older_than):  # type: ignore[no-untyped-def]
-        return [RecordedBatch(b, c) for b, c in self.unpublished_batches.items()]
-
-    async def ping(self) -> bool:
-        return True
-
-
-class FakePublisher:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[OutRecord] = []
-        self.fail = fail
-
-    async def publish(self, records: list[OutRecord]) -> None:
-        if self.fail:
-            raise ConnectionError("broker down")
-        self.sent.extend(records)
-
-    def on(self, topic: str) -> list[OutRecord]:
-        return [r for r in self.sent if r.topic == topic]
 
 
 def records(*events: dict | bytes) -> list[InRecord]:

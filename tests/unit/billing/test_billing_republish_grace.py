@@ -9,10 +9,10 @@ from decimal import Decimal
 
 from byok_billing.domain.overrides import OverrideBook
 from byok_billing.domain.pricing import Pricer
-from byok_billing.entrypoints.consumer import ConsumerLoop
+from byok_billing.entrypoints.consumer import OutboxSweeper
 from byok_billing.handlers import BillingDeps
 from byok_events import utc_now
-from test_billing_handlers import FakeLedger, FakePublisher
+from fakes.billing import FakeLedger, FakePublisher
 
 
 class SweepRecordingLedger(FakeLedger):
@@ -25,34 +25,19 @@ class SweepRecordingLedger(FakeLedger):
         return await super().unpublished(older_than)
 
 
-class IdleConsumer:
-    """Polls nothing until `polls` polls have been made, then asks the loop to stop."""
-
-    def __init__(self, stop: asyncio.Event, polls: int) -> None:
-        self.stop, self.polls = stop, polls
-
-    async def poll(self, poll_ms: int, max_records: int):  # type: ignore[no-untyped-def]
-        self.polls -= 1
-        if self.polls <= 0:
-            self.stop.set()
-        await asyncio.sleep(poll_ms / 1000)
-        return [], {}
-
-
 async def test_start_up_and_sweeps_leave_batches_younger_than_the_grace_alone() -> None:
     ledger = SweepRecordingLedger()
     deps = BillingDeps(ledger, FakePublisher(), Pricer(OverrideBook([])), Decimal("0.2"), Decimal("0.05"))
-    stop = asyncio.Event()
-    loop = ConsumerLoop(
-        IdleConsumer(stop, polls=12),  # type: ignore[arg-type]
-        deps,
-        max_records=10,
-        poll_ms=50,
-        sweep_seconds=30.0,
-        republish_grace_seconds=0.3,
-    )
+    sweeper = OutboxSweeper(deps, asyncio.Lock(), every=30.0, grace=0.3)
     before = utc_now()
-    await loop.run(stop)
+    await sweeper.sweep()  # what BillingApp.run does before it consumes
+    periodic = asyncio.create_task(sweeper.run())
+    try:
+        async with asyncio.timeout(5):
+            while len(ledger.sweeps) < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        periodic.cancel()
     assert len(ledger.sweeps) >= 2, "start-up sweep, then one once the grace is over (not after 30 s)"
     start_up_sweep, first_periodic = ledger.sweeps[:2]
     assert start_up_sweep < before - timedelta(seconds=0.2), "the start-up sweep skips batches in the grace"

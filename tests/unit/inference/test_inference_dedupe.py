@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from byok_events import PromptRequest, topics
 from byok_inference.adapters.answered import AnsweredLru
 from byok_inference.adapters.budgets import BudgetBlocks
-from byok_inference.entrypoints.follower import StateFollower
+from byok_inference.entrypoints.state_topics import state_topics
 from byok_inference.handlers import handle_prompt, usage_event_id
 from fakes.inference import make_harness
 
@@ -49,15 +49,12 @@ class Record:
 
 def test_the_follower_records_the_tenant_from_the_header_or_the_body() -> None:
     answered = AnsweredLru()
-    follower = StateFollower(None, answered=answered, budgets=BudgetBlocks(), evict=lambda *_: None)  # type: ignore[arg-type]
+    followed = state_topics(answered=answered, budgets=BudgetBlocks(), evict=lambda *_: None, dedupe_window=60)
+    [on_response] = [f.apply for f in followed if f.topic == topics.PROMPT_RESPONSES]
     body = json.dumps({"request_id": "r1", "tenant_id": "body-tenant", "status": "completed"}).encode()
-    follower._apply(
-        topics.PROMPT_RESPONSES, Record(body, b"r1", [("byok-status", b"completed"), ("byok-tenant", b"hdr-tenant")])
-    )
-    follower._apply(topics.PROMPT_RESPONSES, Record(body, b"r2", []))
-    follower._apply(
-        topics.PROMPT_RESPONSES, Record(body, b"r3", [("byok-status", b"delta"), ("byok-tenant", b"hdr-tenant")])
-    )
+    on_response(Record(body, b"r1", [("byok-status", b"completed"), ("byok-tenant", b"hdr-tenant")]))
+    on_response(Record(body, b"r2", []))
+    on_response(Record(body, b"r3", [("byok-status", b"delta"), ("byok-tenant", b"hdr-tenant")]))
     assert ("hdr-tenant", "r1") in answered and ("body-tenant", "r2") in answered
     assert ("hdr-tenant", "r3") not in answered and ("other", "r1") not in answered
     assert answered.claim("other", "r1") and not answered.claim("hdr-tenant", "r1")
@@ -76,8 +73,9 @@ class _CapturingProducer:
 
 async def test_the_workers_key_invalid_is_what_the_key_vault_service_accepts() -> None:
     """The worker's key.invalid (handler + Kafka publisher) passes the key-vault service's shape check."""
+    from byok_core.kafka import KafkaPublisher
     from byok_events import KeyEvent
-    from byok_inference.adapters.kafka_publisher import KafkaPublisher
+    from byok_inference.adapters.kafka_publisher import WorkerPublisher
     from byok_inference.domain.calls import FailureKind
     from byok_keyvault.domain.key_invalid import refusal
 
@@ -87,7 +85,7 @@ async def test_the_workers_key_invalid_is_what_the_key_vault_service_accepts() -
     await handle_prompt(prompt("tenant-a"), h.deps)
     [event] = h.publisher.key_events
     producer = _CapturingProducer()
-    await KafkaPublisher(producer).key_event(event)  # type: ignore[arg-type]
+    await WorkerPublisher(KafkaPublisher(producer)).key_event(event)  # type: ignore[arg-type]
     [(topic, _, value, headers)] = producer.sent
     assert topic == topics.KEY_EVENTS
     assert refusal(KeyEvent.model_validate_json(value), headers) is None

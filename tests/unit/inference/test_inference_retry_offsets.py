@@ -1,7 +1,7 @@
 import random
 
+from byok_core.kafka import PartitionOffsets
 from byok_inference.domain.retry import RetryPolicy
-from byok_inference.entrypoints.offsets import PartitionOffsets
 
 
 def test_backoff_grows_with_jitter_and_is_bounded() -> None:
@@ -40,6 +40,31 @@ def test_commit_only_below_the_lowest_unfinished_offset() -> None:
     offsets.finished(13)
     assert offsets.committable == 15
     assert offsets.in_flight == 0
+
+
+def test_a_record_delivered_twice_in_one_assignment_does_not_stop_commits() -> None:
+    """Found by the fault suite: records fetched before a rebalance and handed out again after it were tracked
+    twice; the second copy of an offset never finished, and the partition's offset was never committed again."""
+    offsets = PartitionOffsets()
+    assert all(offsets.started(o) for o in (5, 6, 7))
+    assert not offsets.started(6) and not offsets.started(7), "a re-delivery is skipped, not tracked twice"
+    for o in (5, 6, 7):
+        offsets.finished(o)
+    assert offsets.committable == 8 and offsets.in_flight == 0
+    assert offsets.started(8)
+    offsets.finished(8)
+    assert offsets.committable == 9
+
+
+def test_an_offset_finished_after_its_partition_was_reassigned_changes_nothing() -> None:
+    offsets = PartitionOffsets()  # the new assignment's bookkeeping
+    offsets.finished(41)  # a task of the previous assignment finishing late
+    assert offsets.started(41)
+    offsets.started(42)
+    offsets.finished(42)
+    assert offsets.committable is None, "41 has not run under this assignment"
+    offsets.finished(41)
+    assert offsets.committable == 43
 
 
 def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from byok_events import DeadLetter, UsageEvent, topics, utc_now
+from byok_core.kafka import DeadLetters, failure_reason
+from byok_events import UsageEvent, topics, utc_now
 from pydantic import ValidationError
 
 from .domain.charges import ChargeRecord, price_event
@@ -15,6 +16,7 @@ from .domain.pricing import Pricer
 from .ports import InRecord, Ledger, OutRecord, Publisher, RecordedBatch
 
 log = logging.getLogger("byok.billing")
+DEAD_LETTERS = DeadLetters()
 
 
 @dataclass
@@ -49,16 +51,9 @@ def _reason(exc: ValidationError) -> str:
 def dead_letter(record: InRecord, reason: str) -> OutRecord:
     log.warning(
         "usage record sent to the DLQ",
-        extra={"partition": record.partition, "offset": record.offset, "reason": reason},
+        extra={"partition": record.partition, "offset": record.offset, "reason": reason[:200]},
     )
-    letter = DeadLetter(
-        source_topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        reason=reason,
-        payload=DeadLetter.encode_payload(record.value or b""),
-    )
-    return OutRecord(topics.DLQ, record.key, letter.to_bytes())
+    return OutRecord(topics.DLQ, record.key, DEAD_LETTERS.encode(record, reason))
 
 
 def decode(records: list[InRecord]) -> tuple[list[UsageEvent], list[OutRecord], int]:
@@ -75,6 +70,9 @@ def decode(records: list[InRecord]) -> tuple[list[UsageEvent], list[OutRecord], 
             event = UsageEvent.model_validate_json(record.value)
         except ValidationError as exc:
             dead.append(dead_letter(record, _reason(exc)))
+            continue
+        except Exception as exc:
+            dead.append(dead_letter(record, "invalid_request: " + failure_reason(exc)))
             continue
         if event.event_id in seen:
             duplicates += 1

@@ -8,18 +8,20 @@ import logging
 import signal
 from dataclasses import dataclass
 
+from aiokafka import AIOKafkaConsumer
+from byok_core.kafka import ConsumerRunner, DeadLetters, KafkaPublisher
 from byok_core.logging import configure_logging
 from byok_core.observability import OpsServer
 from byok_events import topics
 from genai_prices.data_snapshot import get_snapshot
 
-from .adapters.kafka_io import KafkaPublisher, UsageConsumer
+from .adapters.kafka_io import make_publisher, make_usage_consumer
 from .adapters.ledger_sql import SqlLedger, make_engine
 from .adapters.migrate import upgrade
 from .config import BillingSettings
 from .domain.overrides import OverrideBook, load_overrides
 from .domain.pricing import Pricer
-from .entrypoints.consumer import ConsumerLoop
+from .entrypoints.consumer import OutboxSweeper, UsageBatches
 from .handlers import BillingDeps
 
 log = logging.getLogger("byok.billing")
@@ -44,8 +46,10 @@ class BillingApp:
     settings: BillingSettings
     ledger: SqlLedger
     publisher: KafkaPublisher
-    consumer: UsageConsumer
-    loop: ConsumerLoop
+    consumer: AIOKafkaConsumer
+    loop: ConsumerRunner
+    sweeper: OutboxSweeper
+    deps: BillingDeps
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.to_thread(upgrade, self.ledger.engine)
@@ -54,15 +58,23 @@ class BillingApp:
             ops = OpsServer(self.settings.observability.metrics_host, self.settings.billing_metrics_port, self.healthy)
             await ops.start()
         await self.publisher.start()
-        await self.consumer.start()
+        # Batches a crash left unpublished; the grace keeps us off a live consumer's batch in flight.
+        await self.sweeper.sweep()
+        await self.loop.start()
+        sweeping = asyncio.create_task(self.sweeper.run(), name="outbox-sweeper")
+        stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+        stopping.add_done_callback(lambda _: self.loop.stop())
         log.info(
             "billing consumer started",
             extra={"group_id": self.settings.billing_group_id, "dialect": self.ledger.dialect},
         )
         try:
-            await self.loop.run(stop)
+            await self.loop.run()
         finally:
-            await self.consumer.stop()
+            stopping.cancel()
+            sweeping.cancel()
+            await asyncio.gather(sweeping, stopping, return_exceptions=True)
+            await self.loop.drain_and_close()
             await self.publisher.stop()
             if ops is not None:
                 await ops.stop()
@@ -76,10 +88,8 @@ class BillingApp:
 def bootstrap(settings: BillingSettings | None = None) -> BillingApp:
     settings = settings or BillingSettings()
     ledger = make_ledger(settings)
-    publisher = KafkaPublisher(settings.kafka)
-    consumer = UsageConsumer(
-        settings.kafka, topics.USAGE_EVENTS, settings.billing_group_id, settings.billing_auto_offset_reset
-    )
+    publisher = make_publisher(settings.kafka)
+    consumer = make_usage_consumer(settings.kafka, settings.billing_group_id, settings.billing_auto_offset_reset)
     deps = BillingDeps(
         ledger=ledger,
         publisher=publisher,
@@ -87,16 +97,27 @@ def bootstrap(settings: BillingSettings | None = None) -> BillingApp:
         markup=settings.billing_markup,
         byok_fee=settings.billing_byok_fee,
     )
-    loop = ConsumerLoop(
+    lock = asyncio.Lock()
+    loop = ConsumerRunner(
         consumer,
-        deps,
-        max_records=settings.billing_max_records,
+        [topics.USAGE_EVENTS],
+        batches=UsageBatches(deps, lock),
+        dead_letters=DeadLetters(),
+        sink=publisher,
+        service="billing",
+        max_batch=settings.billing_max_records,
+        # pipeline: the next batch is fetched and priced while this one is written
+        max_in_flight=settings.billing_max_records * (2 if settings.billing_pipeline else 1),
+        commit_interval=1.0,
         poll_ms=settings.billing_poll_ms,
-        sweep_seconds=settings.billing_outbox_sweep_seconds,
-        republish_grace_seconds=settings.billing_republish_grace_seconds,
-        pipeline=settings.billing_pipeline,
     )
-    return BillingApp(settings, ledger, publisher, consumer, loop)
+    sweeper = OutboxSweeper(
+        deps,
+        lock,
+        every=settings.billing_outbox_sweep_seconds,
+        grace=settings.billing_republish_grace_seconds,
+    )
+    return BillingApp(settings, ledger, publisher, consumer, loop, sweeper, deps)
 
 
 async def serve(settings: BillingSettings | None = None) -> None:

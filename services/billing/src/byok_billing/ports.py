@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from byok_core.kafka import OutRecord
 from byok_events import BudgetAlert, UsageEvent
 
 from .domain.charges import ChargeRecord
@@ -20,13 +21,6 @@ class InRecord:
     offset: int
     key: bytes | None
     value: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutRecord:
-    topic: str
-    key: bytes | None
-    value: bytes
 
 
 @dataclass
@@ -51,6 +45,9 @@ class Ledger(Protocol):
         ...
 
     async def ping(self) -> bool: ...
+
+
+__all__ = ["InRecord", "Ledger", "OutRecord", "Publisher", "RecordedBatch"]
 
 
 class Publisher(Protocol):

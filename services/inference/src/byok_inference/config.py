@@ -13,6 +13,7 @@ from byok_core.settings import (
     SystemKeys,
     VaultSettings,
 )
+from byok_events import Provider
 from byok_pricing import shared_overrides_path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,7 +67,17 @@ class InferenceSettings(BaseSettings):
     )
     drain_timeout_seconds: float = Field(default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work")
     commit_interval_seconds: float = Field(default=0.2, gt=0)
-    producer_linger_ms: int = Field(default=5, ge=0)
+    preload_providers: list[Provider] = Field(
+        default_factory=lambda: list(Provider),
+        description="SDKs imported at start; the others at their first call (each SDK costs 50-75 MB of RSS)",
+    )
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=0, le=10_000, description="How long the broker holds a fetch when there is nothing new"
+    )
+    poll_ms: int = Field(default=100, ge=1, description="How long one poll waits for records")
+    producer_linger_ms: int = Field(
+        default=0, ge=0, description="0: send at once; batches still form while a request is in flight"
+    )
     producer_max_batch_bytes: int = Field(
         default=512 * 1024,
         ge=16 * 1024,

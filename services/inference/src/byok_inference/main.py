@@ -9,10 +9,17 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from byok_core.auth import build_verifier
 from byok_core.fingerprint import Fingerprints
-from byok_core.kafka import aiokafka_options
+from byok_core.kafka import (
+    ConsumerRunner,
+    DeadLetters,
+    KafkaPublisher,
+    StateFollower,
+    aiokafka_options,
+    make_producer,
+)
 from byok_core.logging import configure_logging
 from byok_core.observability import OpsServer
 from byok_core.sealing_keys import SealingKeyStore
@@ -23,7 +30,7 @@ from byok_pricing import load_pricer
 from .adapters.answered import AnsweredLru
 from .adapters.budgets import BudgetBlocks
 from .adapters.env_keys import EnvKeyStore, NoSealedKeys
-from .adapters.kafka_publisher import KafkaPublisher
+from .adapters.kafka_publisher import WorkerPublisher
 from .adapters.key_cache import CachedKeyStore
 from .adapters.providers.gateway import SdkGateway
 from .adapters.sealed_opener import VaultSealedKeyOpener
@@ -31,9 +38,8 @@ from .adapters.user_tokens import TokenAuthority
 from .adapters.vault_keys import VaultKeyReader
 from .config import InferenceSettings
 from .domain.retry import RetryPolicy
-from .entrypoints.consumer_loop import ConsumerLoop
-from .entrypoints.follower import StateFollower
 from .entrypoints.prompts import Limits, PromptRecordHandler
+from .entrypoints.state_topics import state_topics
 from .handlers import Deps
 from .ports import KeyStore, SealedKeyOpener
 
@@ -43,9 +49,9 @@ log = logging.getLogger("byok.inference")
 @dataclass
 class Worker:
     settings: InferenceSettings
-    producer: AIOKafkaProducer
+    kafka: KafkaPublisher
     follower: StateFollower
-    loop: ConsumerLoop
+    loop: ConsumerRunner
     gateway: SdkGateway
     keys: CachedKeyStore
     answered: AnsweredLru
@@ -53,7 +59,7 @@ class Worker:
     vault: VaultClient | None = None
 
     async def start(self) -> None:
-        await self.producer.start()
+        await self.kafka.start()
         await self.follower.start()
         await self.follower.catch_up()
         await self.loop.start()
@@ -63,7 +69,7 @@ class Worker:
     async def stop(self) -> None:
         await self.loop.drain_and_close()
         await self.follower.stop()
-        await self.producer.stop()
+        await self.kafka.stop()
         await self.gateway.aclose()
         if self.vault is not None:
             await self.vault.aclose()
@@ -77,13 +83,13 @@ class Worker:
 def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     settings = settings or InferenceSettings()
     kafka = aiokafka_options(settings.kafka)
-    producer = AIOKafkaProducer(
-        **kafka,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=settings.producer_linger_ms,
-        max_batch_size=settings.producer_max_batch_bytes,
-        max_request_size=4 * 1024 * 1024,
+    publisher = KafkaPublisher(
+        make_producer(
+            settings.kafka,
+            linger_ms=settings.producer_linger_ms,
+            max_batch_size=settings.producer_max_batch_bytes,
+            max_request_size=4 * 1024 * 1024,
+        )
     )
     store: KeyStore
     opener: SealedKeyOpener
@@ -100,13 +106,14 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     gateway = SdkGateway(
         settings.providers, timeout=settings.provider_timeout_seconds, max_clients=settings.max_sdk_clients
     )
+    gateway.preload(settings.preload_providers)
     answered = AnsweredLru()
     budgets = BudgetBlocks()
     deps = Deps(
         keys=keys,
         sealed=opener,
         providers=gateway,
-        publisher=KafkaPublisher(producer),
+        publisher=WorkerPublisher(publisher),
         answered=answered,
         budgets=budgets,
         prices=load_pricer(settings.price_overrides),
@@ -122,30 +129,38 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         default_max_tokens=settings.default_max_tokens,
     )
     follower = StateFollower(
-        AIOKafkaConsumer(**kafka, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=200),
-        answered=answered,
-        budgets=budgets,
-        evict=keys.evict,
-        dedupe_window=settings.dedupe_window_seconds,
+        AIOKafkaConsumer(
+            **kafka, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms
+        ),
+        state_topics(
+            answered=answered, budgets=budgets, evict=keys.evict, dedupe_window=settings.dedupe_window_seconds
+        ),
+        service="inference",
+        options=kafka,
     )
     consumer = AIOKafkaConsumer(
         **kafka,
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=1024 * 1024,  # a larger record still comes, alone (KIP-74)
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
-    loop = ConsumerLoop(
+    limits = Limits(max_request_bytes=settings.max_request_bytes)
+    loop = ConsumerRunner(
         consumer,
-        topics.PROMPT_REQUESTS,
-        PromptRecordHandler(deps, Limits(max_request_bytes=settings.max_request_bytes)),
+        [topics.PROMPT_REQUESTS],
+        handle=PromptRecordHandler(deps, limits),
+        dead_letters=DeadLetters(max_payload_chars=limits.max_dlq_payload_chars),
+        sink=deps.publisher,
+        service="inference",
         max_in_flight=settings.max_in_flight,
         commit_interval=settings.commit_interval_seconds,
+        poll_ms=settings.poll_ms,
         drain_timeout=settings.drain_timeout_seconds,
         on_assigned=follower.catch_up,
     )
-    worker = Worker(settings, producer, follower, loop, gateway, keys, answered, None, vault)
+    worker = Worker(settings, publisher, follower, loop, gateway, keys, answered, None, vault)
     if settings.metrics_port:
         worker.ops = OpsServer(settings.observability.metrics_host, settings.metrics_port, worker.healthy)
     return worker

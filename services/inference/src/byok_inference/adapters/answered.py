@@ -2,7 +2,7 @@
 
 A request is named by (tenant_id, request_id): the contract's idempotency key, so one tenant reusing
 another tenant's request id is still answered. Filled by the handler as it answers and by the responses
-follower (entrypoints/follower.py), which reads byok.prompt.responses from `window` back at start-up and
+follower (entrypoints/state_topics.py), which reads byok.prompt.responses from `window` back at start-up and
 then keeps tailing it: so a request answered by this worker before a crash, or by another worker, is not
 sent to a provider again.
 """

@@ -1,8 +1,10 @@
 """byok.prompt.requests records: parse and validate, then call the handler. Bad records go to the DLQ.
 
 An invalid record (not JSON, wrong schema, larger than max_request_bytes) gets a DLQ entry, and a
-`failed` response with code invalid_request when a request_id can be read from it. DLQ payloads are
-redacted (anything key-shaped) and cut at max_dlq_payload_chars.
+`failed` response with code invalid_request when a request_id can be read from it. So does a valid one
+the handler fails on unexpectedly (an SDK refusing an argument, say): whatever a record holds, it ends
+answered or dead-lettered. Only PublishFailed (Kafka refusing our writes) goes up to the runner, which
+stops. Dead letters come from the shared factory (redacted, cut at max_dlq_payload_chars).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from byok_core.logging import log_context, redact
+from byok_core.kafka import DeadLetters, PublishFailed, failure_reason, record_key
+from byok_core.logging import log_context
 from byok_core.observability import HANDLE_SECONDS, MESSAGES
-from byok_events import DeadLetter, ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
+from byok_events import ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
 from pydantic import ValidationError
 
 from ..adapters.user_tokens import token_of
@@ -38,6 +41,7 @@ class PromptRecordHandler:
     def __init__(self, deps: Deps, limits: Limits | None = None) -> None:
         self._deps = deps
         self._limits = limits or Limits()
+        self._dead_letters = DeadLetters(max_payload_chars=self._limits.max_dlq_payload_chars)
         # Labelled metric children resolved once: `.labels()` per message is a measurable cost.
         self._outcomes = {o: MESSAGES.labels(SERVICE, topics.PROMPT_REQUESTS, o) for o in _OUTCOMES}
         self._handle_seconds = HANDLE_SECONDS.labels(SERVICE, topics.PROMPT_REQUESTS)
@@ -51,7 +55,23 @@ class PromptRecordHandler:
                 outcome = "invalid"
                 return
             with log_context(request_id=request.request_id, tenant_id=request.tenant_id):
-                ran = await handle_prompt(request, self._deps, token_of(getattr(record, "headers", None)))
+                try:
+                    ran = await handle_prompt(request, self._deps, token_of(getattr(record, "headers", None)))
+                except PublishFailed:
+                    raise
+                except Exception as exc:
+                    log.warning("handling a request failed", extra={"error": type(exc).__name__})
+                    await self._reject(
+                        record,
+                        failure_reason(exc),
+                        {
+                            "request_id": request.request_id,
+                            "tenant_id": request.tenant_id,
+                            "reply_partition": request.reply_partition,
+                        },
+                    )
+                    outcome = "invalid"
+                    return
                 outcome = "ok" if ran else "duplicate"
         except Exception:
             outcome = "error"
@@ -66,13 +86,13 @@ class PromptRecordHandler:
             try:
                 # The common case in one pass: pydantic parses and validates the bytes (no json.loads).
                 return PromptRequest.model_validate_json(raw)
-            except ValidationError:
-                pass  # fall through: work out why, for the DLQ entry
+            except Exception:  # noqa: S110 - fall through: work out why, for the DLQ entry
+                pass
         data: Any = None
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            await self._reject(record, "not JSON", None)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            await self._reject(record, "not JSON (or nested too deeply)", None)
             return None
         if len(raw) > self._limits.max_request_bytes:
             await self._reject(record, f"record larger than {self._limits.max_request_bytes} bytes", data)
@@ -81,31 +101,24 @@ class PromptRecordHandler:
             return PromptRequest.model_validate(data)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:5]
+                f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
+                for e in exc.errors(include_input=False, include_url=False)[:5]
             )
             await self._reject(record, f"wrong schema: {problems}", data)
-            return None
+        except Exception as exc:
+            await self._reject(record, f"wrong schema: {failure_reason(exc)}", data)
+        return None
 
     async def _reject(self, record: Any, why: str, data: Any) -> None:
-        reason = "invalid_request: " + redact(why)[:1000]
-        payload = redact(DeadLetter.encode_payload(record.value or b""))
-        truncated = len(payload) > self._limits.max_dlq_payload_chars
-        letter = DeadLetter(
-            source_topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            payload=payload[: self._limits.max_dlq_payload_chars],
-        )
-        if truncated:
-            letter.payload_truncated = True  # type: ignore[attr-defined]  # an added field (extra allowed)
+        letter = self._dead_letters.build(record, "invalid_request: " + why)
+        reason = letter.reason
         request_id = data.get("request_id") if isinstance(data, dict) else None
         tenant_id = data.get("tenant_id") if isinstance(data, dict) else None
         log.warning(
             "invalid request sent to the DLQ",
             extra={"reason": reason[:200], "offset": record.offset, "partition": record.partition},
         )
-        await self._deps.publisher.dead_letter(letter, record.key)
+        await self._deps.publisher.dead_letter(letter, record_key(record))
         if isinstance(request_id, str) and 0 < len(request_id) <= 200:
             tenant = tenant_id if isinstance(tenant_id, str) else ""
             if not self._deps.answered.claim(tenant, request_id):

@@ -1,15 +1,22 @@
-"""The key.invalid subscriber: byok.keys.events, group byok-keyvault; other event types are ignored."""
+"""The key.invalid subscriber (FastStream): byok.keys.events, group byok-keyvault; other event types are ignored.
+
+Every record ends recorded, ignored (another type) or dead-lettered (unreadable, or the key store still
+refusing after the retries). The offset is committed after the handler (AckPolicy.NACK_ON_ERROR): when the
+dead letter itself cannot be written, the message is nacked (FastStream seeks back to it) and read again,
+so nothing is lost while Kafka refuses our writes.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
+from types import SimpleNamespace
 
-from byok_core.logging import log_context, redact
+from byok_core.kafka import DeadLetters, PublishFailed, failure_reason, record_key
+from byok_core.logging import log_context
 from byok_core.observability import HANDLE_SECONDS, MESSAGES, record_consumer_lag
-from byok_events import DeadLetter, KeyEvent, topics
+from byok_events import KeyEvent, topics
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
@@ -30,19 +37,22 @@ def register_key_event_subscriber(
         topics.KEY_EVENTS,
         group_id=group_id,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.ACK,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
         title="keyvault-key-invalid",
     )
 
     @subscriber
     async def on_key_event(msg: KafkaMessage) -> None:
         started = time.perf_counter()
-        raw, body = msg.raw_message, bytes(msg.body)
+        raw, body = msg.raw_message, bytes(msg.body or b"")
         try:
             event = KeyEvent.model_validate_json(body)
-        except (ValidationError, ValueError):
-            if _is_key_invalid(body):  # ours to handle but unreadable: keep it for operators
-                await _dead_letter(broker, raw, body, "invalid_request: not a byok.key.event/v1")
+        except ValidationError as exc:
+            await _dead_letter(broker, raw, body, _reason(exc))
+            MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "invalid").inc()
+            return
+        except Exception as exc:
+            await _dead_letter(broker, raw, body, "invalid_request: " + failure_reason(exc))
             MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "invalid").inc()
             return
         if event.type != "key.invalid":
@@ -84,20 +94,30 @@ async def report_consumer_lag(subscriber: object, every_seconds: float = 10.0) -
         await asyncio.sleep(every_seconds if consumer is not None else 1.0)
 
 
-def _is_key_invalid(body: bytes) -> bool:
-    try:
-        return bool(json.loads(body).get("type") == "key.invalid")
-    except (ValueError, AttributeError):
-        return False
+def _reason(exc: ValidationError) -> str:
+    """The refused fields, never their values."""
+    parts = [
+        f"{'.'.join(str(p) for p in e.get('loc', ())) or 'record'}: {e.get('msg', 'invalid')}"
+        for e in exc.errors(include_input=False, include_url=False)[:5]
+    ]
+    return "invalid_request: not a byok.key.event/v1: " + "; ".join(parts)
+
+
+_DEAD_LETTERS = DeadLetters()
 
 
 async def _dead_letter(broker: KafkaBroker, raw: object, body: bytes, reason: str) -> None:
-    letter = DeadLetter(
-        source_topic=topics.KEY_EVENTS,
-        partition=int(getattr(raw, "partition", -1)),
-        offset=int(getattr(raw, "offset", -1)),
-        reason=reason,
-        payload=redact(DeadLetter.encode_payload(body)),  # never a key in the DLQ, even if someone sent one
+    record = SimpleNamespace(
+        topic=topics.KEY_EVENTS,
+        partition=getattr(raw, "partition", -1),
+        offset=getattr(raw, "offset", -1),
+        key=getattr(raw, "key", None),
+        value=body,
     )
-    key = getattr(raw, "key", None)
-    await broker.publish(letter.to_bytes(), topics.DLQ, key=key, headers={"content-type": "application/json"})
+    letter = _DEAD_LETTERS.build(record, reason)  # redacted: never a key in the DLQ, even if someone sent one
+    try:
+        await broker.publish(
+            letter.to_bytes(), topics.DLQ, key=record_key(record), headers={"content-type": "application/json"}
+        )
+    except Exception as exc:
+        raise PublishFailed(f"dead letter not written: {type(exc).__name__}") from exc

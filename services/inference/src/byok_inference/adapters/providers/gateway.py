@@ -11,7 +11,9 @@ pools; measured.) A cached client evicted while calls still use it is closed whe
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import importlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,9 +24,23 @@ from byok_events import Provider
 
 from ...domain.calls import Completion, ProviderCall
 from ...ports import DeltaSink
-from . import anthropic_provider, errors, gemini_provider, openai_provider
+from . import errors
 
 log = logging.getLogger("byok.inference.providers")
+
+_MODULES = {
+    Provider.ANTHROPIC: "anthropic_provider",
+    Provider.GEMINI: "gemini_provider",
+    Provider.OPENAI: "openai_provider",
+    Provider.OPENROUTER: "openai_provider",
+}
+
+
+@functools.cache
+def _sdk(provider: Provider) -> Any:
+    """A provider's adapter module, imported at its first use: each SDK costs 50-75 MB of RSS, and a worker
+    that never calls a provider should not carry its SDK."""
+    return importlib.import_module(f"{__package__}.{_MODULES[provider]}")
 
 
 @dataclass
@@ -49,16 +65,16 @@ class SdkGateway:
             Provider.ANTHROPIC: e.anthropic_base_url,
             Provider.OPENAI: e.openai_base_url,
             Provider.GEMINI: e.gemini_base_url,
-            Provider.OPENROUTER: e.openrouter_base_url or openai_provider.OPENROUTER_URL,
+            Provider.OPENROUTER: e.openrouter_base_url or _sdk(Provider.OPENROUTER).OPENROUTER_URL,
         }[provider]
 
     def _make(self, provider: Provider, api_key: str) -> Any:
         base_url = self._base_url(provider)
         if provider is Provider.ANTHROPIC:
-            return anthropic_provider.make_client(api_key, base_url, self._timeout)
+            return _sdk(Provider.ANTHROPIC).make_client(api_key, base_url, self._timeout)
         if provider is Provider.GEMINI:
-            return gemini_provider.make_client(api_key, base_url, self._timeout)
-        return openai_provider.make_client(api_key, base_url, self._timeout)
+            return _sdk(Provider.GEMINI).make_client(api_key, base_url, self._timeout)
+        return _sdk(Provider.OPENAI).make_client(api_key, base_url, self._timeout)
 
     def _entry(self, provider: Provider, api_key: str) -> _Entry:
         # The cache is keyed by a digest so the plaintext key is not kept twice in memory structures.
@@ -78,6 +94,12 @@ class SdkGateway:
     def client(self, provider: Provider, api_key: str) -> Any:
         """The cached client of a stored key (tests and tools)."""
         return self._entry(provider, api_key).client
+
+    def preload(self, providers: list[Provider]) -> None:
+        """Import these providers' SDKs now (at start), not at their first call: an import takes seconds
+        without bytecode caches, and every request arriving meanwhile would wait for it."""
+        for provider in providers:
+            _sdk(provider)
 
     @property
     def cached_clients(self) -> int:
@@ -114,10 +136,10 @@ class SdkGateway:
         try:
             async with asyncio.timeout(self._timeout + 5):
                 if call.provider is Provider.ANTHROPIC:
-                    return await anthropic_provider.complete(client, call, on_delta)
+                    return await _sdk(Provider.ANTHROPIC).complete(client, call, on_delta)
                 if call.provider is Provider.GEMINI:
-                    return await gemini_provider.complete(client, call, on_delta, per_call_key=per_call_key)
-                return await openai_provider.complete(client, call, on_delta, name=call.provider.value)
+                    return await _sdk(Provider.GEMINI).complete(client, call, on_delta, per_call_key=per_call_key)
+                return await _sdk(call.provider).complete(client, call, on_delta, name=call.provider.value)
         except TimeoutError:
             raise errors.timeout(call.provider.value) from None
 

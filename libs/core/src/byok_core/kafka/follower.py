@@ -1,0 +1,116 @@
+"""The one follower of state topics: reads topics without a consumer group into in-memory state.
+
+Each followed topic starts at a time (e.g. "an hour ago") or at its end, and has an `apply(record)`.
+catch_up() returns once the topics that ask for it are read up to their end as of the call. A record that
+`apply` cannot take is logged and counted, and following goes on: one bad record never stops the state
+(budget blocks, de-duplication, key eviction) from updating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from ..observability import MESSAGES
+from .connection import topic_partitions
+
+log = logging.getLogger("byok.kafka.follower")
+
+
+@dataclass(frozen=True)
+class Followed:
+    topic: str
+    apply: Callable[[Any], None]
+    start_ms: Callable[[], int] | None = None  # a timestamp to start from; None: the topic's end
+    catch_up: bool = True  # catch_up() waits for this topic
+
+
+class StateFollower:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        followed: list[Followed],
+        *,
+        service: str,
+        options: dict[str, Any] | None = None,
+        find_partitions: Callable[[list[str]], Awaitable[list[TopicPartition]]] | None = None,
+    ) -> None:
+        """`options`: connection options (aiokafka_options) to look the topics' partitions up with."""
+        self._consumer = consumer
+        self._find_partitions = find_partitions or (lambda names: topic_partitions(options or {}, names))
+        self._followed = {f.topic: f for f in followed}
+        self._service = service
+        self._seen: dict[TopicPartition, int] = {}
+        self._progress = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self.bad_records = 0
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        partitions = await self._find_partitions(list(self._followed))
+        self._consumer.assign(partitions)
+        timed = {tp: f.start_ms() for tp in partitions if (f := self._followed[tp.topic]).start_ms is not None}
+        by_time = await self._consumer.offsets_for_times(timed) if timed else {}
+        ends = await self._consumer.end_offsets(partitions)
+        for tp in partitions:
+            found = by_time.get(tp)
+            start = found.offset if found is not None else ends[tp]
+            self._consumer.seek(tp, start)
+            self._seen[tp] = start
+        self._task = asyncio.create_task(self._run(), name=f"{self._service}-state-follower")
+
+    async def catch_up(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        wanted = [tp for tp in self._seen if self._followed[tp.topic].catch_up]
+        targets = await self._consumer.end_offsets(wanted) if wanted else {}
+        async with self._progress:
+            await asyncio.wait_for(
+                self._progress.wait_for(lambda: all(self._seen.get(tp, 0) >= end for tp, end in targets.items())),
+                timeout,
+            )
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("following state topics failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            for tp, records in batches.items():
+                for record in records:
+                    self._apply(tp.topic, record)
+                if records:
+                    self._seen[tp] = records[-1].offset + 1
+            if not batches:
+                # an empty poll means every partition is at its end (or a gap, e.g. transaction markers)
+                for tp in list(self._seen):
+                    try:
+                        self._seen[tp] = max(self._seen[tp], await self._consumer.position(tp))
+                    except Exception:
+                        log.debug("no position yet", extra={"partition": tp.partition})
+            async with self._progress:
+                self._progress.notify_all()
+
+    def _apply(self, topic: str, record: Any) -> None:
+        try:
+            self._followed[topic].apply(record)
+        except Exception as exc:
+            self.bad_records += 1
+            MESSAGES.labels(self._service, topic, "unreadable").inc()
+            log.warning(
+                "skipping a state record that cannot be applied",
+                extra={"topic": topic, "offset": getattr(record, "offset", -1), "error": type(exc).__name__},
+            )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
