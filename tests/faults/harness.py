@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -42,6 +43,12 @@ MARKUP = Decimal("0.2")
 GROUPS = ("byok-inference", "byok-billing")
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def read_env(path: Path) -> dict[str, str]:
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
     return {k.strip().removeprefix("export "): v.strip().strip("'\"") for k, v in pairs}
@@ -64,7 +71,13 @@ class Pipeline:
         self.stack_env = stack_env
         self.run_dir = run_dir
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("BYOK_")}
-        self.env.update({"BYOK_RUN_DIR": str(run_dir), "BYOK_AUTH_JWT_SECRET": "faults-" + uuid.uuid4().hex})
+        self.env.update(
+            {
+                "BYOK_RUN_DIR": str(run_dir),
+                "BYOK_AUTH_JWT_SECRET": "faults-" + uuid.uuid4().hex,
+                "BYOK_KEYVAULT_PORT": str(free_port()),
+            }
+        )
         self.env.update(extra_env or {})
         self.coordinates: dict[str, str] = {}
         self.extra_workers: list[subprocess.Popen[bytes]] = []

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from .harness import HEADER, REPO, Figures, Pipeline, Run, http_ok, in_flight, wait_for
+from .harness import HEADER, REPO, Figures, Pipeline, Run, free_port, http_ok, in_flight, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -48,12 +47,6 @@ async def pipeline(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathF
         yield running
     finally:
         await asyncio.to_thread(running.down)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def kill_and_restart(pipeline: Pipeline, name: str, url_key: str, scenario: str) -> Figures:
