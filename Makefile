@@ -60,7 +60,7 @@ bench: install ## benchmarks that print their figures (start the stack first: ma
 	@infra/local/bench.sh
 
 soak: install ## a 10-minute steady load on the supervised pipeline: RSS, fds, lag, p99 into .run/soak/ (CSV, PNG)
-	@infra/local/soak.sh
+	@infra/local/bench.sh bench/soak/soak.py
 
 clean: down
 	rm -rf .run
