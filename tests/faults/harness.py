@@ -50,6 +50,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def run_folder(stack_env: dict[str, str], name: str) -> Path:
+    """A fresh folder under the stack's run folder, kept after the run for its logs."""
+    folder = Path(stack_env["BYOK_RUN_DIR"]) / "faults" / f"{name}-{uuid.uuid4().hex[:6]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
 def read_env(path: Path) -> dict[str, str]:
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
     return {k.strip().removeprefix("export "): v.strip().strip("'\"") for k, v in pairs}
@@ -243,19 +250,25 @@ class LagSampler:
         self._task: asyncio.Task[None] | None = None
 
     async def lag(self) -> int:
+        return sum((await self.lag_by_partition()).values())
+
+    async def lag_by_partition(self) -> dict[str, int]:
+        """'group topic/partition' -> records not yet committed, for the partitions that lag."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, request_timeout_ms=5000)
         await admin.start()
         await consumer.start()
         try:
-            total = 0
+            lagging = {}
             for group in GROUPS:
                 committed = await admin.list_consumer_group_offsets(group)
                 if not committed:
                     continue
                 ends = await consumer.end_offsets(list(committed))
-                total += sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items() if meta.offset >= 0)
-            return total
+                for tp, meta in committed.items():
+                    if meta.offset >= 0 and ends[tp] > meta.offset:
+                        lagging[f"{group} {tp.topic}/{tp.partition}"] = ends[tp] - meta.offset
+            return lagging
         finally:
             await consumer.stop()
             await admin.close()
@@ -388,10 +401,18 @@ class Run:
             await wait_for(all_answered, timeout, "a final answer to every request", every=0.2)
             await wait_for(self._charged_all, timeout, "every usage event charged in the ledger", every=0.5)
 
-            async def drained() -> bool:
-                return await self.lag.lag() == 0
+            lagging: dict[str, int] = {}
 
-            await wait_for(drained, timeout, "consumer lag drained to zero", every=0.5)
+            async def drained() -> bool:
+                nonlocal lagging
+                lagging = await self.lag.lag_by_partition()
+                return not lagging
+
+            try:
+                await wait_for(drained, timeout, "consumer lag drained to zero", every=0.5)
+            except AssertionError as exc:
+                ops = self.pipeline.coordinates["BYOK_INFERENCE_OPS_URL"]
+                raise AssertionError(f"{exc}: {lagging}; worker in flight: {await in_flight(ops)}") from None
         finally:
             await self.lag.stop()
             await self.tail.stop()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import PROVIDER_LATENCY_MS, REPO, TABLE, Pipeline, Run, free_port, read_env
+from .harness import PROVIDER_LATENCY_MS, REPO, TABLE, Pipeline, Run, free_port, read_env, run_folder
 
 pytestmark = pytest.mark.integration
 
@@ -52,12 +52,10 @@ async def pipeline_on(stack: dict[str, str], run_dir: Path, extra: dict[str, str
 
 
 @pytest.fixture(scope="module")
-async def cluster(
-    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[tuple[Pipeline, Path]]:
+async def cluster(stack_env: dict[str, str]) -> AsyncIterator[tuple[Pipeline, Path]]:
     """A three-node KRaft cluster (every node broker and controller; RF 3, min.insync.replicas 2) of its own,
     with the main stack's Vault and PostgreSQL."""
-    run_dir = tmp_path_factory.mktemp("faults-cluster")
+    run_dir = run_folder(stack_env, "faults-cluster")
     try:
         await asyncio.to_thread(script, run_dir, KAFKA_SH, "start", "--brokers", "3")
         await asyncio.to_thread(script, run_dir, KAFKA_SH, "create-topics")
@@ -119,12 +117,10 @@ async def test_the_controller_quorum_leader_killed_mid_stream(cluster: tuple[Pip
 
 
 @pytest.fixture
-async def durable_vault(
-    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[tuple[Pipeline, Path, dict[str, str]]]:
+async def durable_vault(stack_env: dict[str, str]) -> AsyncIterator[tuple[Pipeline, Path, dict[str, str]]]:
     """A durable Vault of its own (file storage; a restart comes back sealed and is unsealed by vault.sh),
     bootstrapped by the stack's script, with the main stack's Kafka and PostgreSQL."""
-    run_dir = tmp_path_factory.mktemp("faults-vault")
+    run_dir = run_folder(stack_env, "faults-vault")
     port = {"BYOK_VAULT_PORT": str(free_port())}
     try:
         await asyncio.to_thread(script, run_dir, VAULT_SH, "start-durable", env=port)

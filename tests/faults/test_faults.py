@@ -28,6 +28,7 @@ from .harness import (
     free_port,
     http_ok,
     in_flight,
+    run_folder,
     wait_for,
 )
 
@@ -35,8 +36,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def pipeline(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pipeline]:
-    run_dir = tmp_path_factory.mktemp("faults-run")
+async def pipeline(stack_env: dict[str, str]) -> AsyncIterator[Pipeline]:
+    run_dir = run_folder(stack_env, "faults-run")
     shutil.copy(Path(stack_env["BYOK_RUN_DIR"]) / "stack.env", run_dir / "stack.env")
     running = Pipeline(stack_env, run_dir, {"BYOK_INFERENCE_MAX_IN_FLIGHT": "256"})
     await asyncio.to_thread(running.up)
