@@ -4,7 +4,7 @@ Starts `python -m byok_keyvault` (a separate process, as in production) on a fre
 coordinates ($BYOK_RUN_DIR/stack.env, default .run/stack.env), then measures with N concurrent clients:
   list  : GET  /api/user-api-keys   (a user holding 3 keys: 1 Vault LIST + 3 Vault reads per call)
   store : POST /api/user-api-keys   (rotation: Vault read + check-and-set write + Kafka event, acks=all)
-Prints requests/s, p50, p99 (ms) for each.
+Prints requests/s, p50, p99 (ms) and the service's CPU per request (ms, from /proc) for each.
 
     uv run python bench/keyvault/bench_keyvault.py [--clients 16] [--seconds 10]
 """
@@ -43,7 +43,8 @@ def stack_env() -> dict[str, str]:
 
 
 def token(user: str, tenant: str) -> str:
-    claims = {"sub": user, "tenant": tenant, "role": "member", "exp": int(time.time()) + 3600}
+    now = int(time.time())
+    claims = {"sub": user, "tenant": tenant, "role": "member", "iat": now, "exp": now + 3600}
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
@@ -72,7 +73,13 @@ async def wait_ready(url: str, proc: subprocess.Popen, within: float = 60) -> No
     raise SystemExit("the service did not become ready")
 
 
-async def run_phase(name: str, url: str, clients: int, seconds: float, make_request) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_phase(name: str, url: str, clients: int, seconds: float, make_request, pid: int) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     stop_at = time.monotonic() + seconds
@@ -90,9 +97,9 @@ async def run_phase(name: str, url: str, clients: int, seconds: float, make_requ
                         errors += 1
                 latencies.append(time.perf_counter() - started)
 
-        began = time.monotonic()
+        began, cpu_began = time.monotonic(), cpu_seconds(pid)
         await asyncio.gather(*(client(i) for i in range(clients)))
-        elapsed = time.monotonic() - began
+        elapsed, cpu = time.monotonic() - began, cpu_seconds(pid) - cpu_began
     latencies.sort()
     result = {
         "requests": len(latencies),
@@ -100,10 +107,12 @@ async def run_phase(name: str, url: str, clients: int, seconds: float, make_requ
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "errors": errors,
+        "cpu_ms": cpu * 1000 / max(len(latencies), 1),
     }
     print(
         f"{name:6s} clients={clients:3d} requests={result['requests']:6d} rps={result['rps']:8.1f} "
-        f"p50={result['p50_ms']:7.2f} ms p99={result['p99_ms']:7.2f} ms errors={errors}",
+        f"p50={result['p50_ms']:7.2f} ms p99={result['p99_ms']:7.2f} ms "
+        f"service_cpu={result['cpu_ms']:5.2f} ms/req errors={errors}",
         flush=True,
     )
     return result
@@ -159,6 +168,7 @@ async def main() -> None:
             args.clients,
             args.seconds,
             lambda i: ("GET", "/api/user-api-keys", headers[users[i]], None),
+            proc.pid,
         )
         await run_phase(
             "store",
@@ -171,6 +181,7 @@ async def main() -> None:
                 headers[users[i]],
                 {"keyType": "anthropic", "apiKey": anthropic_key()},
             ),
+            proc.pid,
         )
     finally:
         proc.terminate()  # SIGTERM: graceful shutdown

@@ -56,6 +56,15 @@ wait_http() { # name url
 cmd_up() {
   [[ -f "$STACK_ENV" ]] || die "the stack is not running: make stack-up"
   need_venv
+  local name
+  for name in "${NAMES[@]}"; do
+    if running_pid "$BYOK_RUN_DIR/$name.supervisor.pid" "supervise.sh $name" >/dev/null; then
+      log "services of an earlier 'up' are running: stopping them first"
+      cmd_down
+      break
+    fi
+  done
+  trap 'log "start-up failed: stopping what started"; cmd_down' EXIT # no supervisor outlives a failed start
   local keyvault_port inference_ops billing_ops fake="" jwt="${BYOK_AUTH_JWT_SECRET:-$DEV_JWT_SECRET}"
   keyvault_port="${BYOK_KEYVAULT_PORT:-$(preferred_port 8080)}"
   port_free "$keyvault_port" || die "BYOK_KEYVAULT_PORT=$keyvault_port is in use on 127.0.0.1"
@@ -97,6 +106,7 @@ cmd_up() {
   write_env "$SERVICES_ENV" "BYOK_KEYVAULT_URL=http://127.0.0.1:$keyvault_port" \
     "BYOK_INFERENCE_OPS_URL=http://127.0.0.1:$inference_ops" "BYOK_BILLING_OPS_URL=http://127.0.0.1:$billing_ops" \
     "BYOK_AUTH_JWT_SECRET=$jwt" ${fake:+"BYOK_FAKE_PROVIDERS_URL=$fake"}
+  trap - EXIT
   log "services up, each restarted when it dies; coordinates in $SERVICES_ENV, logs in $BYOK_RUN_DIR/<name>.log"
   cmd_status
 }

@@ -9,14 +9,34 @@ import time
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from byok_core.fingerprint import fingerprint
+from byok_core.fingerprint import Fingerprints, load_secret
+from byok_core.settings import VaultSettings
+from byok_core.vault import VaultClient
 from byok_events import Provider
 from byok_keyvault.domain.formats import KeyFormatError, normalize_key
 from byok_keyvault.domain.models import KeyRef, Scope
 from page_support import API, NARROW, KeysPage, Recorder, artifacts_dir, bearer_token
 from playwright.async_api import expect
+from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
+
+_fingerprints: Fingerprints | None = None
+
+
+@pytest.fixture(autouse=True)
+async def _keyed_fingerprints(kv, stack_env) -> None:
+    """Fingerprints are keyed with the HMAC secret the service keeps in Vault: read it as root would."""
+    global _fingerprints
+    if _fingerprints is None:
+        settings = VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=SecretStr(stack_env["BYOK_VAULT_ROOT_TOKEN"]))
+        async with VaultClient(settings) as vault:
+            _fingerprints = Fingerprints(secret=await load_secret(vault, create=False))
+
+
+def fingerprint(api_key: str) -> str:
+    assert _fingerprints is not None
+    return _fingerprints(api_key)
 
 
 def anthropic_key() -> str:

@@ -114,7 +114,7 @@ async def test_user_api_keys_are_sealed_and_spent(services, tenant, fake) -> Non
         if k == response.request_id.encode()
     ]
     assert len(sent) == 1 and key.encode() not in sent[0]
-    assert json.loads(sent[0])["sealed_keys"]["gemini"].startswith("byok-seal-v1.")
+    assert json.loads(sent[0])["sealed_keys"]["gemini"].startswith("byok-seal-v2.")
 
 
 async def test_a_failed_answer_raises_with_its_code(services, tenant) -> None:

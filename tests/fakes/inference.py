@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from byok_core.sealing import SealingKeyPair, generate_keypair, open_sealed, seal
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
 from byok_inference.adapters.answered import AnsweredLru
 from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
 from byok_inference.domain.retry import RetryPolicy
 from byok_inference.handlers import Deps
 from byok_inference.ports import DeltaSink, KeyStoreUnavailable, Scope, StoredKey
+from byok_pricing import OverrideBook, Pricer
+from byok_sealing import SealingKeyPair, generate_keypair, open_sealed, seal
 
+CREATED_AT = datetime.now(UTC)  # the created_at of the unit tests' prompts, which their sealed keys bind
 STORED_KEY_VERSION = 7  # every stored key of the fake is at this KV version
 
 
@@ -21,9 +24,16 @@ class FakeKeyStore:
         self.keys: dict[tuple[str, str, str | None, str], str] = {}
         self.down = False
         self.reads = 0
+        self.metadata_reads = 0
 
     def put(self, scope: Scope, tenant_id: str, user_id: str | None, provider: str, api_key: str) -> None:
         self.keys[(scope, tenant_id, user_id if scope == "user" else None, provider)] = api_key
+
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        self.metadata_reads += 1
+        if self.down:
+            raise KeyStoreUnavailable("down")
+        return (scope, tenant_id, user_id if scope == "user" else None, provider.value) in self.keys
 
     async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         self.reads += 1
@@ -49,10 +59,21 @@ class FakeSealedOpener:
         self.pair = pair or generate_keypair("kid1")
         self.down = False
 
-    def seal(self, api_key: str, tenant_id: str, request_id: str) -> str:
-        return seal(api_key, public_key=self.pair.public, tenant_id=tenant_id, request_id=request_id)
+    def seal(
+        self, api_key: str, tenant_id: str, request_id: str, provider: str, created_at: datetime = CREATED_AT
+    ) -> str:
+        return seal(
+            api_key,
+            public_key=self.pair.public,
+            tenant_id=tenant_id,
+            request_id=request_id,
+            provider=provider,
+            created_at=created_at,
+        )
 
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
+    async def open(
+        self, sealed: str, *, tenant_id: str, request_id: str, provider: str, created_at: datetime | None
+    ) -> str:
         if self.down:
             raise KeyStoreUnavailable("down")
         return open_sealed(
@@ -60,6 +81,8 @@ class FakeSealedOpener:
             private_keys={self.pair.kid: self.pair.private_key},
             tenant_id=tenant_id,
             request_id=request_id,
+            provider=provider,
+            created_at=created_at,
         )
 
 
@@ -152,6 +175,7 @@ def make_harness() -> Harness:
         publisher=publisher,
         answered=AnsweredLru(),
         budgets=budgets,
+        prices=Pricer(OverrideBook([])),  # genai-prices itself, as the worker runs
         provider_retry=RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0),
         key_store_retry=RetryPolicy(attempts=3, base_delay=0.1),
         sleep=sleep,

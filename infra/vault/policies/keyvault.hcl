@@ -7,6 +7,7 @@
 #   system/<provider>                          system provider keys
 #   sealing/private/<kid>                      sealing key private halves (write-once, never read back)
 #   sealing/public/<kid>                       sealing key public halves
+#   fingerprint/hmac-key                       the HMAC secret of key fingerprints (byok.keys.events)
 
 # Tenant (user + org) provider keys: full lifecycle.
 path "byok/data/tenants/*" {
@@ -40,4 +41,9 @@ path "byok/data/sealing/public/*" {
 }
 path "byok/metadata/sealing/*" {
   capabilities = ["create", "read", "update", "list"]
+}
+
+# The HMAC secret of key fingerprints: created once (check-and-set), then read at every start.
+path "byok/data/fingerprint/*" {
+  capabilities = ["create", "read"]
 }

@@ -13,8 +13,10 @@ from inference_itest_support import RUN, TopicWatch
 
 
 @pytest.fixture(scope="session")
-def vault_root(stack_env: dict[str, str]) -> VaultClient:
-    return VaultClient(VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_ROOT_TOKEN"]))
+async def vault_root(stack_env: dict[str, str]) -> AsyncIterator[VaultClient]:
+    settings = VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_ROOT_TOKEN"])
+    async with VaultClient(settings) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

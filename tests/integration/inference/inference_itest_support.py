@@ -8,17 +8,19 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from byok_core.key_paths import org_key_path, user_key_path
-from byok_core.sealing import seal
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.settings import KafkaSettings, ProviderEndpoints, SystemKeys, VaultSettings
 from byok_core.vault import VaultClient
+from byok_core.vault.key_codec import org_key_path, user_key_path
 from byok_inference.config import InferenceSettings
 from byok_inference.handlers import usage_event_id
 from byok_inference.main import Worker, bootstrap
+from byok_sealing import seal
 from byok_testing.fake_providers import RunningFakeProviders
 
 RUN = uuid.uuid4().hex[:8]
@@ -27,10 +29,11 @@ MODELS = {
     "anthropic": ("claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"),
     "openai": ("gpt-4.1", "openai/gpt-4.1"),
     "gemini": ("gemini-2.5-flash", "google/gemini-2.5-flash"),
-    "openrouter": ("openrouter/meta-llama/llama-3-70b", "meta-llama/llama-3-70b"),
+    "openrouter": ("openrouter/meta-llama/llama-3-70b-instruct", "meta-llama/llama-3-70b-instruct"),
 }
 MODES = ["disabled", "prefer", "require"]
 SYSTEM_KEYS = {p: f"sys-{RUN}-{p}" for p in PROVIDERS}
+TEST_PRICES = Path(__file__).with_name("test_prices.toml")  # prices the made-up models of these tests
 
 
 class TopicWatch:
@@ -109,7 +112,7 @@ def worker_settings(
         retry_max_delay_seconds=0.2,
         provider_timeout_seconds=2.0,
         dedupe_window_seconds=300,
-        **overrides,
+        **{"price_overrides": TEST_PRICES, **overrides},
     )
 
 
@@ -139,9 +142,9 @@ async def send(producer: AIOKafkaProducer, requests: list[dict[str, Any]]) -> No
     await asyncio.gather(*futures)
 
 
-def expected_system_key(vault_root: VaultClient, provider: str, env_key: str | None) -> str | None:
+async def expected_system_key(vault_root: VaultClient, provider: str, env_key: str | None) -> str | None:
     """The system key the worker will use: Vault system/<provider> first, then its env fallback."""
-    found = vault_root.kv_read(f"system/{provider}")
+    found = await vault_root.read(f"system/{provider}")
     if found is not None and found[0].get("api_key") and found[0].get("status", "active") != "invalid":
         return str(found[0]["api_key"])
     return env_key
@@ -163,8 +166,8 @@ def finals(watch: TopicWatch, rid: str) -> list[dict[str, Any]]:
     return [v for v in watch.values() if v["request_id"] == rid and v["status"] != "delta"]
 
 
-def put_key(vault: VaultClient, path: str, api_key: str) -> None:
-    vault.kv_write(path, {"api_key": api_key, "status": "active", "provider": "x"})
+async def put_key(vault: VaultClient, path: str, api_key: str) -> None:
+    await vault.write(path, {"api_key": api_key, "status": "active", "provider": "x"})
 
 
 async def run_matrix_phase(
@@ -186,11 +189,17 @@ async def run_matrix_phase(
         key = f"k-{RUN}-{i}-{source}-{provider}"
         extra: dict[str, Any] = {"byok_mode": mode}
         if source == "request":
-            extra["sealed_keys"] = {provider: seal(key, public_key=public, tenant_id=tenant, request_id=rid)}
+            at = datetime.now(UTC)
+            extra["created_at"] = at.isoformat()
+            extra["sealed_keys"] = {
+                provider: seal(
+                    key, public_key=public, tenant_id=tenant, request_id=rid, provider=provider, created_at=at
+                )
+            }
         elif source == "user":
-            put_key(vault, user_key_path(tenant, "u1", provider), key)
+            await put_key(vault, user_key_path(tenant, "u1", provider), key)
         elif source == "org":
-            put_key(vault, org_key_path(tenant, provider), key)
+            await put_key(vault, org_key_path(tenant, provider), key)
         cases.append((mode, source, provider, tenant, rid, key, prompt(rid, tenant, MODELS[provider][0], **extra)))
     own = None
     if worker is None:
@@ -202,10 +211,10 @@ async def run_matrix_phase(
         if own is not None:
             await stop_worker(*own)
     await asyncio.sleep(0.5)  # let usage events arrive
-    for mode, source, provider, _tenant, rid, key, _ in cases:
+    for mode, source, provider, tenant, rid, key, _ in cases:
         case = (mode, source, provider)
-        system = expected_system_key(vault, provider, (system_keys or {}).get(provider))
-        or_system = expected_system_key(vault, "openrouter", (system_keys or {}).get("openrouter"))
+        system = await expected_system_key(vault, provider, (system_keys or {}).get(provider))
+        or_system = await expected_system_key(vault, "openrouter", (system_keys or {}).get("openrouter"))
         user_side = key if source in ("request", "user", "org") else None
         expected: tuple[str, str, bool] | None = None  # (key, key_source, through OpenRouter)
         if mode != "disabled" and user_side:
@@ -230,7 +239,7 @@ async def run_matrix_phase(
         assert final["provider"] == ("openrouter" if routed else provider), case
         assert calls[0].model == final["model"] == (MODELS[provider][1] if routed else MODELS[provider][0]), case
         [u] = usage
-        assert u["event_id"] == usage_event_id(rid) and u["byok"] == (expected_source != "system"), case
+        assert u["event_id"] == usage_event_id(tenant, rid) and u["byok"] == (expected_source != "system"), case
         assert (u["provider"], u["model"], u["route"], u["key_source"]) == (
             final["provider"],
             final["model"],
@@ -241,7 +250,7 @@ async def run_matrix_phase(
     for case in cases:
         source, provider, tenant = case[1], case[2], case[3]
         if source == "user":
-            vault.kv_destroy(user_key_path(tenant, "u1", provider))
+            await vault.destroy(user_key_path(tenant, "u1", provider))
         elif source == "org":
-            vault.kv_destroy(org_key_path(tenant, provider))
+            await vault.destroy(org_key_path(tenant, provider))
     return len(cases)

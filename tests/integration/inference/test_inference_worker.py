@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from byok_core.key_paths import org_key_path, user_key_path
-from byok_core.sealing import seal
+from byok_core.fingerprint import Fingerprints, load_secret
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
+from byok_core.vault.key_codec import org_key_path, user_key_path
 from byok_events import BudgetAlert, KeyEvent
 from byok_inference.main import Worker
+from byok_sealing import seal
 from byok_testing.fake_providers import Rule, RunningFakeProviders
 from inference_itest_support import (
     MODELS,
@@ -84,10 +86,11 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
     worker: Worker,
 ) -> None:
     tenant, rid, key = f"inv{RUN}", f"{RUN}-invalid", f"bad-{RUN}"
+    keyed = Fingerprints(secret=await load_secret(vault_root, create=True))  # as the key-vault service does
     keys_watch = await TopicWatch(kafka_bootstrap, "byok.keys.events", lambda k: k == tenant.encode()).start()
     try:
         for provider in ("gemini", "anthropic"):
-            put_key(vault_root, user_key_path(tenant, "u1", provider), key + provider)
+            await put_key(vault_root, user_key_path(tenant, "u1", provider), key + provider)
             fake_providers.server.book.rules.append(Rule(action="invalid_key", api_key=key + provider))
         await send(
             producer,
@@ -107,12 +110,13 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
             ("key.invalid", "user", "u1", "anthropic"),
         }
         assert all(key not in e.model_dump_json() for e in events)
+        assert {e.provider.value: e.fingerprint for e in events} == {p: keyed(key + p) for p in ("gemini", "anthropic")}
         await asyncio.sleep(0.3)
         assert [u for u in usages.values() if u["tenant_id"] == tenant] == []
     finally:
         await keys_watch.stop()
         for provider in ("gemini", "anthropic"):
-            vault_root.kv_destroy(user_key_path(tenant, "u1", provider))
+            await vault_root.destroy(user_key_path(tenant, "u1", provider))
 
 
 async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
@@ -124,21 +128,45 @@ async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
 ) -> None:
     public = await sealing.current_public()
     tenant, rid = f"seal{RUN}", f"{RUN}-seal"
-    sealed = seal(f"sealed-{RUN}", public_key=public, tenant_id=tenant, request_id=rid)
+    at = datetime.now(UTC)
+    sealed = seal(
+        f"sealed-{RUN}", public_key=public, tenant_id=tenant, request_id=rid, provider="openai", created_at=at
+    )
+    old = at - timedelta(seconds=901)  # beyond BYOK_SEALED_KEY_MAX_AGE_SECONDS (900 by default)
+    aged = seal(
+        f"sealed-{RUN}",
+        public_key=public,
+        tenant_id=tenant,
+        request_id=rid + "-aged",
+        provider="openai",
+        created_at=old,
+    )
+    when = {"created_at": at.isoformat()}
     requests = [
-        prompt(rid, tenant, "gpt-4.1", sealed_keys={"openai": sealed}),
-        prompt(rid + "-other-request", tenant, "gpt-4.1", sealed_keys={"openai": sealed}),
-        prompt(rid + "-other-tenant", tenant + "x", "gpt-4.1", sealed_keys={"openai": sealed}),
-        prompt(rid + "-garbage", tenant, "gpt-4.1", sealed_keys={"openai": "byok-seal-v1.nope.AAAA.BBBB"}),
+        prompt(rid, tenant, "gpt-4.1", sealed_keys={"openai": sealed}, **when),
+        prompt(rid + "-other-request", tenant, "gpt-4.1", sealed_keys={"openai": sealed}, **when),
+        prompt(rid + "-other-tenant", tenant + "x", "gpt-4.1", sealed_keys={"openai": sealed}, **when),
+        prompt(rid + "-garbage", tenant, "gpt-4.1", sealed_keys={"openai": "byok-seal-v1.nope.AAAA.BBBB"}, **when),
+        prompt(rid + "-aged", tenant, "gpt-4.1", sealed_keys={"openai": aged}, created_at=old.isoformat()),
     ]
+    # the captured key with a new prompt under the same request id: de-duplicated, never run again
+    replayed = prompt(rid, tenant, "gpt-4.1", sealed_keys={"openai": sealed}, **when)
+    replayed["messages"] = [{"role": "user", "content": f"<{rid}> a new prompt from someone else"}]
+    # ... and under a new request id with a fresh created_at: does not open
+    fresh = prompt(
+        rid + "-fresh-time", tenant, "gpt-4.1", sealed_keys={"openai": sealed}, created_at=datetime.now(UTC).isoformat()
+    )
     await send(producer, requests)
     await responses.wait_for(lambda _: all(finals(responses, r["request_id"]) for r in requests))
+    await send(producer, [replayed, fresh])
+    await responses.wait_for(lambda _: finals(responses, rid + "-fresh-time"))
     assert finals(responses, rid)[0]["key_source"] == "request"
-    for r in requests[1:]:
+    for r in [*requests[1:], fresh]:
         [final] = finals(responses, r["request_id"])
         assert final["status"] == "failed" and final["error"]["code"] == "sealed_key_invalid", final
     calls = fake_providers.server.book.find(api_key=f"sealed-{RUN}")
-    assert len(calls) == 1 and rid in calls[0].prompt
+    assert len(calls) == 1 and rid in calls[0].prompt and "someone else" not in calls[0].prompt
+    assert len(finals(responses, rid)) == 1
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -160,7 +188,7 @@ async def test_streaming_deltas_then_completed(
     assert "".join(deltas) == mine[-1]["output_text"] and rid in mine[-1]["output_text"]
     [call] = fake_providers.server.book.find(contains=f"<{rid}>")
     # Vault's system key wins over the worker's env fallback (another test may have loaded one).
-    assert call.stream and call.api_key == expected_system_key(vault_root, provider, SYSTEM_KEYS[provider])
+    assert call.stream and call.api_key == await expected_system_key(vault_root, provider, SYSTEM_KEYS[provider])
     await usages.wait_for(lambda v: any(u["request_id"] == rid for u in v))
 
 
@@ -285,11 +313,11 @@ async def test_key_event_drops_the_cached_key_within_a_second(
 ) -> None:
     tenant, rid = f"rot{RUN}", f"{RUN}-rot"
     path = org_key_path(tenant, "openai")
-    put_key(vault_root, path, f"old-{RUN}")
+    await put_key(vault_root, path, f"old-{RUN}")
     try:
         await send(producer, [prompt(rid + "1", tenant, "gpt-4.1")])
         await responses.wait_for(lambda _: bool(finals(responses, rid + "1")))
-        put_key(vault_root, path, f"new-{RUN}")
+        await put_key(vault_root, path, f"new-{RUN}")
         event = KeyEvent(event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai")
         await (await producer.send("byok.keys.events", event.to_bytes(), key=tenant.encode()))
         await asyncio.sleep(1.0)
@@ -298,4 +326,4 @@ async def test_key_event_drops_the_cached_key_within_a_second(
         keys = [fake_providers.server.book.find(contains=f"<{rid}{n}>")[0].api_key for n in (1, 2)]
         assert keys == [f"old-{RUN}", f"new-{RUN}"]
     finally:
-        vault_root.kv_destroy(path)
+        await vault_root.destroy(path)

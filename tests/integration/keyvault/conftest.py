@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 import hvac
 import pytest
@@ -17,23 +18,28 @@ def vault_root(stack_env) -> hvac.Client:
     return hvac.Client(url=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_ROOT_TOKEN"])
 
 
-def _vault_client(stack_env, name: str) -> VaultClient:
-    return VaultClient(VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=SecretStr(stack_env[name])))
+async def _vault_client(stack_env, name: str) -> AsyncIterator[VaultClient]:
+    settings = VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=SecretStr(stack_env[name]))
+    async with VaultClient(settings) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
-def inference_vault(stack_env) -> VaultClient:
-    return _vault_client(stack_env, "BYOK_VAULT_TOKEN_INFERENCE")
+async def inference_vault(stack_env) -> AsyncIterator[VaultClient]:
+    async for client in _vault_client(stack_env, "BYOK_VAULT_TOKEN_INFERENCE"):
+        yield client
 
 
 @pytest.fixture(scope="session")
-def keyvault_vault(stack_env) -> VaultClient:
-    return _vault_client(stack_env, "BYOK_VAULT_TOKEN_KEYVAULT")
+async def keyvault_vault(stack_env) -> AsyncIterator[VaultClient]:
+    async for client in _vault_client(stack_env, "BYOK_VAULT_TOKEN_KEYVAULT"):
+        yield client
 
 
 @pytest.fixture(scope="session")
-def billing_vault(stack_env) -> VaultClient:
-    return _vault_client(stack_env, "BYOK_VAULT_TOKEN_BILLING")
+async def billing_vault(stack_env) -> AsyncIterator[VaultClient]:
+    async for client in _vault_client(stack_env, "BYOK_VAULT_TOKEN_BILLING"):
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import secrets
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,13 +17,16 @@ import hvac
 import hvac.exceptions
 import pytest
 from aiokafka import AIOKafkaProducer
-from byok_core.fingerprint import fingerprint
-from byok_core.key_paths import org_key_path, sealing_private_path, user_key_path
-from byok_core.sealing import PublicSealingKey, SealedKeyInvalid, seal
+from byok_core.fingerprint import Fingerprints
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultForbidden
+from byok_core.vault.key_codec import FINGERPRINT_SECRET_PATH, org_key_path, sealing_private_path, user_key_path
 from byok_events import KeyEvent, topics
+from byok_events.keys import key_invalid_event_id
+from byok_sealing import PublicSealingKey, SealedKeyInvalid, seal
 from kv_support import JWT_SECRET, KafkaTail, RawLogCapture, bearer, token
+
+AT = datetime.now(UTC)  # created_at of the requests these sealed keys belong to
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +45,13 @@ def gemini_key() -> str:
     return "AIza" + secrets.token_urlsafe(40)[:35]
 
 
+def vault_fingerprint(root: hvac.Client):
+    """Fingerprints with the HMAC secret the service keeps in Vault (what byok.keys.events must carry)."""
+    secret = vault_read(root, FINGERPRINT_SECRET_PATH)
+    assert secret is not None, "the key-vault service creates the fingerprint secret at start-up"
+    return Fingerprints(secret=base64.b64decode(secret["data"]["key"]))
+
+
 def vault_read(root: hvac.Client, path: str, version: int | None = None) -> dict | None:
     try:
         return root.secrets.kv.v2.read_secret_version(
@@ -50,6 +62,7 @@ def vault_read(root: hvac.Client, path: str, version: int | None = None) -> dict
 
 
 async def test_crud_rotation_versions_and_delete_really_destroys(kv, vault_root, unique_id):
+    fingerprint = vault_fingerprint(vault_root)
     tenant, headers = f"t-{unique_id}", bearer("u1", f"t-{unique_id}")
     path = user_key_path(tenant, "u1", "anthropic")
     first, second = anthropic_key(), anthropic_key()
@@ -228,7 +241,7 @@ async def test_bad_inputs_store_nothing(kv, vault_root, unique_id):
         assert vault_read(vault_root, user_key_path(tenant, "u1", "anthropic"))["data"]["api_key"] == good
 
 
-async def test_event_stream_matches_api_calls_one_for_one(kv, stack_env, unique_id):
+async def test_event_stream_matches_api_calls_one_for_one(kv, stack_env, vault_root, unique_id):
     tenant = f"t-{unique_id}"
     member, admin = bearer("u1", tenant), bearer("boss", tenant, "admin")
     tail = await KafkaTail(stack_env["BYOK_KAFKA_BOOTSTRAP"], (topics.KEY_EVENTS,)).start()
@@ -243,7 +256,8 @@ async def test_event_stream_matches_api_calls_one_for_one(kv, stack_env, unique_
                     expected.append(event if isinstance(event, tuple) else event(r))
 
             k1, k2, k3, org = anthropic_key(), anthropic_key(), anthropic_key(), openai_key()
-            fp = fingerprint
+            fp = vault_fingerprint(vault_root)
+            assert fp(k1) != Fingerprints.ephemeral()(k1)  # keyed: no one without the secret gets the same
             await call(
                 "POST",
                 API,
@@ -364,7 +378,7 @@ async def test_key_invalid_from_the_worker_sets_status(kv, stack_env, unique_id)
         producer = AIOKafkaProducer(bootstrap_servers=stack_env["BYOK_KAFKA_BOOTSTRAP"])
         await producer.start()
         try:
-            event = KeyEvent(
+            forged = KeyEvent(
                 event_id=str(uuid.uuid4()),
                 type="key.invalid",
                 tenant_id=tenant,
@@ -374,7 +388,14 @@ async def test_key_invalid_from_the_worker_sets_status(kv, stack_env, unique_id)
                 fingerprint=meta["fingerprint"],
                 version=1,
             )
-            await producer.send_and_wait(topics.KEY_EVENTS, event.to_bytes(), key=tenant.encode())
+            # not as the worker writes it (no producer header, no request_id): refused, the key stays active
+            await producer.send_and_wait(topics.KEY_EVENTS, forged.to_bytes(), key=tenant.encode())
+            await asyncio.sleep(2)
+            assert (await c.get(API, headers=h)).json()["keys"][0]["status"] == "active"
+            event = forged.model_copy(update={"event_id": key_invalid_event_id(tenant, "req-1"), "request_id": "req-1"})
+            await producer.send_and_wait(
+                topics.KEY_EVENTS, event.to_bytes(), key=tenant.encode(), headers=[("byok-producer", b"inference")]
+            )
         finally:
             await producer.stop()
         status = None
@@ -397,20 +418,35 @@ async def test_sealing_round_trip_tamper_binding_and_rotation(kv, inference_vaul
         r = await c.get("/api/sealing-key")  # no auth needed
         assert r.status_code == 200
         first = PublicSealingKey.from_json(r.json())
-        assert r.json()["format"] == "byok-seal-v1" and first.kid in r.json()["kids"]
-        sealed = seal(secret_key, public_key=first, tenant_id=tenant, request_id=request_id)
+        assert r.json()["format"] == "byok-seal-v2" and first.kid in r.json()["kids"]
+        sealed = seal(
+            secret_key, public_key=first, tenant_id=tenant, request_id=request_id, provider="anthropic", created_at=AT
+        )
 
         worker = SealingKeyStore(inference_vault)
-        assert await worker.open(sealed, tenant_id=tenant, request_id=request_id) == secret_key
+        assert (
+            await worker.open(sealed, tenant_id=tenant, request_id=request_id, provider="anthropic", created_at=AT)
+            == secret_key
+        )
         with pytest.raises(SealedKeyInvalid):
-            await worker.open(sealed, tenant_id=tenant + "x", request_id=request_id)
+            await worker.open(
+                sealed, tenant_id=tenant + "x", request_id=request_id, provider="anthropic", created_at=AT
+            )
         with pytest.raises(SealedKeyInvalid):
-            await worker.open(sealed, tenant_id=tenant, request_id=request_id + "x")
+            await worker.open(
+                sealed, tenant_id=tenant, request_id=request_id + "x", provider="anthropic", created_at=AT
+            )
         tampered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
         with pytest.raises(SealedKeyInvalid):
-            await worker.open(tampered, tenant_id=tenant, request_id=request_id)
+            await worker.open(tampered, tenant_id=tenant, request_id=request_id, provider="anthropic", created_at=AT)
         with pytest.raises(SealedKeyInvalid):
-            await worker.open(sealed.replace(first.kid, "sk-no-such-kid"), tenant_id=tenant, request_id=request_id)
+            await worker.open(
+                sealed.replace(first.kid, "sk-no-such-kid"),
+                tenant_id=tenant,
+                request_id=request_id,
+                provider="anthropic",
+                created_at=AT,
+            )
 
         # rotation: a new current key; the envelope sealed before it is still in flight and still opens
         rotated = await SealingKeyStore(keyvault_vault).rotate()
@@ -418,18 +454,30 @@ async def test_sealing_round_trip_tamper_binding_and_rotation(kv, inference_vaul
         r = await c.get("/api/sealing-key")
         assert r.json()["kid"] == rotated.kid and {first.kid, rotated.kid} <= set(r.json()["kids"])
         fresh_worker = SealingKeyStore(inference_vault)
-        assert await fresh_worker.open(sealed, tenant_id=tenant, request_id=request_id) == secret_key
+        assert (
+            await fresh_worker.open(
+                sealed, tenant_id=tenant, request_id=request_id, provider="anthropic", created_at=AT
+            )
+            == secret_key
+        )
         new_sealed = seal(
             secret_key,
             public_key=PublicSealingKey.from_json(r.json()),
             tenant_id=tenant,
             request_id=request_id,
+            provider="anthropic",
+            created_at=AT,
         )
-        assert await fresh_worker.open(new_sealed, tenant_id=tenant, request_id=request_id) == secret_key
+        assert (
+            await fresh_worker.open(
+                new_sealed, tenant_id=tenant, request_id=request_id, provider="anthropic", created_at=AT
+            )
+            == secret_key
+        )
 
     # the private halves: the worker reads them, the key-vault service cannot read them back
     with pytest.raises(VaultForbidden):
-        keyvault_vault.kv_read(sealing_private_path(first.kid))
+        await keyvault_vault.read(sealing_private_path(first.kid))
 
 
 async def test_vault_policies(kv, vault_root, inference_vault, billing_vault, keyvault_vault, unique_id):
@@ -440,16 +488,16 @@ async def test_vault_policies(kv, vault_root, inference_vault, billing_vault, ke
             await c.post(API, json={"keyType": "anthropic", "apiKey": key}, headers=bearer("u1", tenant))
         ).status_code == 201
     path = user_key_path(tenant, "u1", "anthropic")
-    assert inference_vault.kv_read(path)[0]["api_key"] == key  # the worker reads keys
+    assert (await inference_vault.read(path)).data["api_key"] == key  # the worker reads keys
     with pytest.raises(VaultForbidden):
-        inference_vault.kv_write(path, {"api_key": "x"})  # ... and only reads them
+        await inference_vault.write(path, {"api_key": "x"})  # ... and only reads them
     with pytest.raises(VaultForbidden):
-        inference_vault.kv_destroy(path)
+        await inference_vault.destroy(path)
     for reader_path in (path, "system/anthropic", "sealing/public/current"):
         with pytest.raises(VaultForbidden):
-            billing_vault.kv_read(reader_path)  # billing has no access at all
-    kid = keyvault_vault.kv_read("sealing/public/current")[0]["kid"]
+            await billing_vault.read(reader_path)  # billing has no access at all
+    kid = (await keyvault_vault.read("sealing/public/current")).data["kid"]
     with pytest.raises(VaultForbidden):
-        keyvault_vault.kv_read(sealing_private_path(kid))  # key-vault writes private halves, never reads them
+        await keyvault_vault.read(sealing_private_path(kid))  # key-vault writes private halves, never reads them
     with pytest.raises(VaultForbidden):
-        keyvault_vault.kv_write(sealing_private_path(kid), {"private_key": "x"})  # ... nor overwrites them
+        await keyvault_vault.write(sealing_private_path(kid), {"private_key": "x"})  # ... nor overwrites them

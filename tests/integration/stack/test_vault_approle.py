@@ -22,16 +22,19 @@ def _approle_client(stack_env: dict[str, str], service: str) -> VaultClient:
     )
 
 
-def test_approle_logins_carry_each_service_policy(stack_env: dict[str, str]) -> None:
+async def test_approle_logins_carry_each_service_policy(stack_env: dict[str, str]) -> None:
     path = f"tenants/approle-{uuid.uuid4().hex[:8]}/org/anthropic"
-    keyvault = _approle_client(stack_env, "keyvault")
-    assert keyvault.kv_write(path, {"api_key": "not-a-real-key"}) == 1
-    inference = _approle_client(stack_env, "inference")
-    data, metadata = inference.kv_read(path)
-    assert data == {"api_key": "not-a-real-key"} and metadata["version"] == 1
-    with pytest.raises(VaultForbidden):
-        inference.kv_write(path, {"api_key": "overwritten"})
-    with pytest.raises(VaultForbidden):
-        _approle_client(stack_env, "billing").kv_read(path)
-    keyvault.kv_destroy(path)
-    assert inference.kv_read(path) is None
+    async with (
+        _approle_client(stack_env, "keyvault") as keyvault,
+        _approle_client(stack_env, "inference") as inference,
+        _approle_client(stack_env, "billing") as billing,
+    ):
+        assert (await keyvault.write(path, {"api_key": "not-a-real-key"})).version == 1
+        data, metadata = await inference.read(path)
+        assert data == {"api_key": "not-a-real-key"} and metadata["version"] == 1
+        with pytest.raises(VaultForbidden):
+            await inference.write(path, {"api_key": "overwritten"})
+        with pytest.raises(VaultForbidden):
+            await billing.read(path)
+        await keyvault.destroy(path)
+        assert await inference.read(path) is None

@@ -19,8 +19,8 @@ from byok_client import KafkaConfig, PublicSealingKey, SealingKeyUnavailable
 from byok_client.client import _messages
 from byok_client.replies import ReplyReader
 from byok_client.sealing import SealingKeyCache
-from byok_core.sealing import generate_keypair, open_sealed
 from byok_events import PromptResponse, utc_now
+from byok_sealing import generate_keypair, open_sealed
 
 
 def test_kafka_config_from_the_contract_variables() -> None:
@@ -80,11 +80,26 @@ async def test_replies_reach_only_the_request_waiting_for_them() -> None:
 async def test_the_sealing_key_is_fetched_once_and_seals_for_the_worker() -> None:
     pair = generate_keypair()
     cache = SealingKeyCache(None, key=pair.public)
-    sealed = await cache.seal_all({"openai": "sk-proj-abc"}, tenant_id="acme", request_id="r1", created_at=utc_now())
+    at = utc_now()
+    sealed = await cache.seal_all({"openai": "sk-proj-abc"}, tenant_id="acme", request_id="r1", created_at=at)
     assert "sk-proj-abc" not in sealed["openai"]
+    opened = open_sealed(
+        sealed["openai"],
+        private_keys={pair.kid: pair.private_key},
+        tenant_id="acme",
+        request_id="r1",
+        provider="openai",
+        created_at=at,
+    )
+    assert opened == "sk-proj-abc"
+    # the request's created_at as the event carries it (a string) seals the same instant
+    as_text = await cache.seal_all({"gemini": "AIza-x"}, tenant_id="acme", request_id="r1", created_at=at.isoformat())
+    keys = {pair.kid: pair.private_key}
     assert (
-        open_sealed(sealed["openai"], private_keys={pair.kid: pair.private_key}, tenant_id="acme", request_id="r1")
-        == "sk-proj-abc"
+        open_sealed(
+            as_text["gemini"], private_keys=keys, tenant_id="acme", request_id="r1", provider="gemini", created_at=at
+        )
+        == "AIza-x"
     )
     with pytest.raises(SealingKeyUnavailable):
         await SealingKeyCache(None).current()
@@ -154,8 +169,8 @@ def test_the_cli_answers_bad_arguments_with_exit_code_2() -> None:
     assert done.returncode == 0 and "Exit codes" in done.stdout
 
 
-def test_the_light_client_does_not_import_faststream_or_hvac() -> None:
-    code = "import sys, byok_client; print(sorted(m for m in ('faststream', 'hvac') if m in sys.modules))"
+def test_the_light_client_does_not_import_faststream_hvac_or_byok_core() -> None:
+    code = "import sys, byok_client; print(sorted(m for m in ('faststream', 'hvac', 'byok_core') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

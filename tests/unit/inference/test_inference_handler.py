@@ -8,13 +8,13 @@ import pytest
 from byok_events import ByokMode, ErrorCode, KeySource, PromptRequest, Provider, Route
 from byok_inference.domain.calls import FailureKind
 from byok_inference.handlers import handle_prompt, usage_event_id
-from fakes.inference import Harness, make_harness
+from fakes.inference import CREATED_AT, Harness, make_harness
 
 MODELS = {
     Provider.ANTHROPIC: ("claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"),
     Provider.OPENAI: ("gpt-4.1", "openai/gpt-4.1"),
     Provider.GEMINI: ("gemini-2.5-flash", "google/gemini-2.5-flash"),
-    Provider.OPENROUTER: ("openrouter/meta-llama/llama-3-70b", "meta-llama/llama-3-70b"),
+    Provider.OPENROUTER: ("openrouter/meta-llama/llama-3-70b-instruct", "meta-llama/llama-3-70b-instruct"),
 }
 SOURCES = ["request", "user", "org", "system", "none"]
 
@@ -27,14 +27,14 @@ def request(h: Harness, model: str, mode: ByokMode = ByokMode.PREFER, rid: str =
         model=model,
         byok_mode=mode,
         messages=[{"role": "user", "content": "hi"}],
-        **kw,
+        **{"created_at": CREATED_AT, **kw},
     )
 
 
 def give_key(h: Harness, source: str, provider: Provider, rid: str = "r1") -> dict[str, str]:
     key = f"{source}-{provider.value}-key"
     if source == "request":
-        return {provider.value: h.sealed.seal(key, "t1", rid)}
+        return {provider.value: h.sealed.seal(key, "t1", rid, provider.value)}
     if source in ("user", "org"):
         h.keys.put(source, "t1", "u1", provider.value, key)  # type: ignore[arg-type]
     elif source == "system":
@@ -82,7 +82,7 @@ async def test_matrix(mode: ByokMode, source: str, provider: Provider, via_openr
     assert final.route == (Route.OPENROUTER if routed else Route.DIRECT)
     assert final.provider is key_provider and final.model == call.model
     [usage] = h.publisher.usages
-    assert usage.event_id == usage_event_id("r1")
+    assert usage.event_id == usage_event_id("t1", "r1")
     assert usage.byok == (source != "system") and usage.key_source == KeySource(source)
     assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (
         100,
@@ -198,7 +198,7 @@ async def test_require_mode_with_only_system_key_makes_no_call() -> None:
 async def test_sealed_key_replay_does_not_open(replay: str) -> None:
     h = make_harness()
     give_key(h, "system", Provider.ANTHROPIC)
-    sealed = h.sealed.seal("sk-ant-victim", "t1", "r1")
+    sealed = h.sealed.seal("sk-ant-victim", "t1", "r1", "anthropic")
     tenant, rid = ("t2", "r1") if replay == "other-tenant" else ("t1", "r2")
     req = PromptRequest(
         request_id=rid,
@@ -206,6 +206,7 @@ async def test_sealed_key_replay_does_not_open(replay: str) -> None:
         model="claude-sonnet-4-5",
         sealed_keys={"anthropic": sealed},
         messages=[{"role": "user", "content": "x"}],
+        created_at=CREATED_AT,
     )
     await handle_prompt(req, h.deps)
     [final] = h.publisher.finals()

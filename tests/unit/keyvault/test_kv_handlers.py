@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from byok_core.fingerprint import Fingerprints
 from byok_core.settings import SystemKeys
 from byok_events import KeyEvent, Provider
 from byok_keyvault.domain.formats import KeyFormatError
@@ -122,6 +123,6 @@ async def test_key_invalid_marks_only_that_version(deps, store):
 
 async def test_system_keys_loaded_once(store):
     keys = SystemKeys(anthropic_api_key=SecretStr(" " + ANTHROPIC_KEY + " "), openai_api_key=SecretStr(" "))
-    assert await load_system_keys(keys, store) == ["anthropic"]
+    assert await load_system_keys(keys, store, Fingerprints.ephemeral()) == ["anthropic"]
     assert store.system == {"anthropic": ANTHROPIC_KEY}
-    assert await load_system_keys(keys, store) == []
+    assert await load_system_keys(keys, store, Fingerprints.ephemeral()) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from byok_core.vault import VaultUnavailable
+from byok_core.vault import KeyStoreUnavailable
 from byok_events import Provider
 from byok_keyvault.domain.models import Principal, Role, Scope
 from byok_keyvault.handlers import delete_key, store_key
@@ -68,10 +68,10 @@ async def test_outbox_survives_a_restart(deps, publisher, outbox_storage, store,
 
 
 async def test_ambiguous_vault_failure_is_resolved_against_vault(deps, publisher, outbox, outbox_storage, store):
-    store.fail_next_put = VaultUnavailable("timeout")
+    store.fail_next_put = KeyStoreUnavailable("timeout")
     try:
         await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, ANTHROPIC_KEY, deps)
-    except VaultUnavailable:
+    except KeyStoreUnavailable:
         pass
     assert [r.state for r in outbox_storage.rows()] == [PREPARED]
     await outbox.resolve_prepared(older_than=0)  # the write did not happen: the event is dropped

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 import aiohttp
-from byok_core.sealing import PublicSealingKey, seal
+from byok_sealing import PublicSealingKey, seal
 
 from .errors import SealingKeyUnavailable
 
@@ -52,11 +52,15 @@ class SealingKeyCache:
             return self._key
 
     async def seal_all(
-        self, keys: Mapping[str, str], *, tenant_id: str, request_id: str, created_at: datetime
+        self, keys: Mapping[str, str], *, tenant_id: str, request_id: str, created_at: datetime | str
     ) -> dict[str, str]:
-        """created_at: the request's own (sent in the same event), which newer seals bind as well."""
+        """Seal each key under its provider slot, bound to the request's own created_at (sent in the same
+        event; an RFC 3339 string or an aware datetime): byok-seal-v2, docs/additions.md."""
+        at = datetime.fromisoformat(created_at.replace("Z", "+00:00")) if isinstance(created_at, str) else created_at
         public = await self.current()
         return {
-            provider: seal(key, public_key=public, tenant_id=tenant_id, request_id=request_id)
+            provider: seal(
+                key, public_key=public, tenant_id=tenant_id, request_id=request_id, provider=provider, created_at=at
+            )
             for provider, key in keys.items()
         }

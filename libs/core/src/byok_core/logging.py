@@ -19,7 +19,7 @@ _KEY_SHAPES = re.compile(
     r"|AIza[0-9A-Za-z_\-]{20,}"
     r"|hv[sbr]\.[A-Za-z0-9_\-]{16,}"
     r"|(?i:bearer)\s+[A-Za-z0-9_\-\.=]{8,}"
-    r"|byok-seal-v1\.[A-Za-z0-9_\-\.]{16,}"
+    r"|byok-seal-v[0-9]+\.[A-Za-z0-9_\-\.]{16,}"
 )
 REDACTED = "[REDACTED]"
 

@@ -10,12 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from byok_core.auth import build_verifier
+from byok_core.fingerprint import Fingerprints
 from byok_core.kafka import aiokafka_options
 from byok_core.logging import configure_logging
 from byok_core.observability import OpsServer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_events import topics
+from byok_pricing import load_pricer
 
 from .adapters.answered import AnsweredLru
 from .adapters.budgets import BudgetBlocks
@@ -24,7 +27,8 @@ from .adapters.kafka_publisher import KafkaPublisher
 from .adapters.key_cache import CachedKeyStore
 from .adapters.providers.gateway import SdkGateway
 from .adapters.sealed_opener import VaultSealedKeyOpener
-from .adapters.vault_keys import VaultKeyStore
+from .adapters.user_tokens import TokenAuthority
+from .adapters.vault_keys import VaultKeyReader
 from .config import InferenceSettings
 from .domain.retry import RetryPolicy
 from .entrypoints.consumer_loop import ConsumerLoop
@@ -46,6 +50,7 @@ class Worker:
     keys: CachedKeyStore
     answered: AnsweredLru
     ops: OpsServer | None
+    vault: VaultClient | None = None
 
     async def start(self) -> None:
         await self.producer.start()
@@ -60,6 +65,8 @@ class Worker:
         await self.follower.stop()
         await self.producer.stop()
         await self.gateway.aclose()
+        if self.vault is not None:
+            await self.vault.aclose()
         if self.ops is not None:
             await self.ops.stop()
 
@@ -80,13 +87,14 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     )
     store: KeyStore
     opener: SealedKeyOpener
+    vault: VaultClient | None = None
     if settings.key_store == "env":
         store, opener = EnvKeyStore(settings.system_keys), NoSealedKeys()
     else:
         vault = VaultClient(settings.vault)
         store, opener = (
-            VaultKeyStore(vault, settings.system_keys),
-            VaultSealedKeyOpener(SealingKeyStore(vault)),
+            VaultKeyReader(vault, settings.system_keys),
+            VaultSealedKeyOpener(SealingKeyStore(vault), max_age_seconds=settings.sealed_key_max_age_seconds),
         )
     keys = CachedKeyStore(store, ttl=settings.key_cache_ttl_seconds)
     gateway = SdkGateway(
@@ -101,6 +109,8 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         publisher=KafkaPublisher(producer),
         answered=answered,
         budgets=budgets,
+        prices=load_pricer(settings.price_overrides),
+        authority=TokenAuthority(build_verifier(settings.auth)) if settings.user_auth == "required" else None,
         provider_retry=RetryPolicy(
             attempts=settings.retry_attempts,
             base_delay=settings.retry_base_delay_seconds,
@@ -108,6 +118,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
             max_retry_after=settings.max_retry_after_seconds,
         ),
         key_store_retry=RetryPolicy(attempts=settings.key_store_attempts, base_delay=0.2, max_delay=2.0),
+        fingerprints=Fingerprints(vault) if vault is not None else Fingerprints.ephemeral(),
         default_max_tokens=settings.default_max_tokens,
     )
     follower = StateFollower(
@@ -134,7 +145,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         drain_timeout=settings.drain_timeout_seconds,
         on_assigned=follower.catch_up,
     )
-    worker = Worker(settings, producer, follower, loop, gateway, keys, answered, None)
+    worker = Worker(settings, producer, follower, loop, gateway, keys, answered, None, vault)
     if settings.metrics_port:
         worker.ops = OpsServer(settings.observability.metrics_host, settings.metrics_port, worker.healthy)
     return worker

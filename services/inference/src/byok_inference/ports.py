@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
+from byok_core.vault import KeyStoreUnavailable as KeyStoreUnavailable  # the key store could not answer
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
 
 from .domain.calls import Completion, ProviderCall
 
 Scope = Literal["user", "org", "system"]
 DeltaSink = Callable[[str], Awaitable[None]]
-
-
-class KeyStoreUnavailable(Exception):
-    """The key store could not be reached (after the adapter's own retries)."""
 
 
 @dataclass(frozen=True)
@@ -31,10 +29,19 @@ class KeyStore(Protocol):
         Raises KeyStoreUnavailable when the store cannot answer."""
         ...
 
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        """Whether a usable key is stored at this place, without reading the key itself (its metadata only).
+
+        Raises KeyStoreUnavailable when the store cannot answer."""
+        ...
+
 
 class SealedKeyOpener(Protocol):
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
-        """The provider key inside a sealed key; raises byok_core.sealing.SealedKeyInvalid, or
+    async def open(
+        self, sealed: str, *, tenant_id: str, request_id: str, provider: str, created_at: datetime | None
+    ) -> str:
+        """The provider key sealed for this tenant, request, provider slot and created_at; raises
+        byok_sealing.SealedKeyInvalid (also when created_at is missing or too old), or
         KeyStoreUnavailable when the private half cannot be fetched."""
         ...
 
@@ -56,14 +63,26 @@ class Publisher(Protocol):
 
 
 class AnsweredRequests(Protocol):
-    """request_ids that already have a final answer, or that are being answered right now."""
+    """(tenant_id, request_id) pairs that already have a final answer, or that are being answered now."""
 
-    def claim(self, request_id: str) -> bool:
+    def claim(self, tenant_id: str, request_id: str) -> bool:
         """True when the caller may run the request; False when it is answered or in progress."""
         ...
 
-    def finish(self, request_id: str, answered: bool) -> None:
+    def finish(self, tenant_id: str, request_id: str, answered: bool) -> None:
         """Release a claim: answered=True records the request as answered."""
+        ...
+
+
+class UserAuthority(Protocol):
+    async def allows(self, token: str | None, tenant_id: str, user_id: str | None) -> bool:
+        """True when the prompt may use the stored user-side keys of this tenant and user."""
+        ...
+
+
+class PriceCheck(Protocol):
+    def has_price(self, provider: str, model: str, at: datetime) -> bool:
+        """Whether billing can price usage of this model (our provider name, the model id sent to it)."""
         ...
 
 

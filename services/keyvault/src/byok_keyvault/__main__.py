@@ -13,9 +13,11 @@ def main(argv: list[str]) -> int:
 
         from .config import load_settings
 
-        sealing = SealingKeyStore(VaultClient(load_settings().vault))
-        public = asyncio.run(sealing.rotate())
-        print(public.kid)
+        async def rotate() -> str:
+            async with VaultClient(load_settings().vault) as vault:
+                return (await SealingKeyStore(vault).rotate()).kid
+
+        print(asyncio.run(rotate()))
         return 0
     if argv:
         print("usage: python -m byok_keyvault [rotate-sealing-key]", file=sys.stderr)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from byok_core.fingerprint import fingerprint
+from byok_core.fingerprint import Fingerprints
 from byok_core.settings import SystemKeys
 from byok_events import KeyEvent, Provider
 
@@ -39,6 +40,8 @@ class Deps:
     store: KeyStore
     outbox: EventOutbox
     validator: LiveValidator | None = None
+    # keyed fingerprints (byok_core.fingerprint); main loads the secret from Vault before serving
+    fingerprint: Fingerprints = field(default_factory=Fingerprints.ephemeral)
 
 
 def _now() -> str:
@@ -70,7 +73,7 @@ async def store_key(
             raise RuntimeError("live validation is not configured")
         await deps.validator.validate(provider, api_key)  # KeyRejected / ValidationUnavailable
     ref = KeyRef.for_principal(principal, scope, provider)
-    fp = fingerprint(api_key)
+    fp = deps.fingerprint(api_key)
     for _ in range(MAX_CAS_ATTEMPTS):
         current = await deps.store.get(ref)
         expected = current.version if current else 0
@@ -153,7 +156,7 @@ async def handle_key_event(event: KeyEvent, store: KeyStore) -> bool:
     return marked
 
 
-async def load_system_keys(system_keys: SystemKeys, store: KeyStore) -> list[str]:
+async def load_system_keys(system_keys: SystemKeys, store: KeyStore, fingerprint: Callable[[str], str]) -> list[str]:
     """Write BYOK_SYSTEM_*_API_KEY into system/<provider> (unchanged keys are not rewritten)."""
     written = []
     for name, secret in system_keys.present().items():

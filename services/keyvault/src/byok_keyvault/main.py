@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from byok_core.auth import build_verifier
+from byok_core.fingerprint import Fingerprints
 from byok_core.kafka import make_broker
 from byok_core.logging import configure_logging
 from byok_core.sealing_keys import SealingKeyStore
@@ -21,9 +23,8 @@ from faststream.kafka import KafkaBroker
 from .adapters.kafka_publisher import KafkaKeyEventPublisher
 from .adapters.live_validator import SdkLiveValidator
 from .adapters.outbox_sqlite import SqliteOutbox
-from .adapters.vault_http import AsyncKV
 from .adapters.vault_store import VaultKeyStore
-from .auth import TokenVerifier
+from .auth import BearerAuth
 from .config import KeyvaultSettings, load_settings
 from .entrypoints.http import create_app
 from .entrypoints.kafka import register_key_event_subscriber, report_consumer_lag
@@ -56,7 +57,7 @@ def bootstrap(settings: KeyvaultSettings | None = None, *, publisher: EventPubli
     """Wire everything. `publisher` replaces the Kafka publisher (tests wrap it to simulate an outage)."""
     settings = settings or KeyvaultSettings()
     vault = VaultClient(settings.vault)
-    store = VaultKeyStore(vault, AsyncKV(vault, settings.vault.addr, timeout_seconds=settings.vault.timeout_seconds))
+    store = VaultKeyStore(vault)
     sealing = SealingKeyStore(vault, public_cache_seconds=settings.keyvault_sealing_cache_seconds)
     broker = make_broker(
         settings.kafka,
@@ -77,8 +78,9 @@ def bootstrap(settings: KeyvaultSettings | None = None, *, publisher: EventPubli
         retry_seconds=settings.keyvault_outbox_retry_seconds,
     )
     validator = SdkLiveValidator(settings.providers, timeout_seconds=settings.keyvault_live_validation_timeout_seconds)
-    deps = Deps(store=store, outbox=outbox, validator=validator)
-    verifier = TokenVerifier(settings.jwt_secret(), leeway_seconds=settings.auth_jwt_leeway_seconds)
+    fingerprints = Fingerprints(vault, create=True)  # the HMAC secret is loaded (or created) at start-up
+    deps = Deps(store=store, outbox=outbox, validator=validator, fingerprint=fingerprints)
+    verifier = BearerAuth(build_verifier(settings.auth, fallback_secret=settings.jwt_secret()))
 
     async def health() -> dict[str, Any]:
         vault_ok = await store.healthy()
@@ -132,7 +134,8 @@ async def _start_vault_side(service: Service) -> None:
     for attempt in range(VAULT_STARTUP_ATTEMPTS):
         try:
             public = await service.sealing.ensure_current()
-            await load_system_keys(service.settings.system_keys, service.store)
+            await service.deps.fingerprint.load()
+            await load_system_keys(service.settings.system_keys, service.store, service.deps.fingerprint)
             log.info("sealing key current: kid=%s", public.kid)
             await service.outbox.resolve_prepared(older_than=0)  # leftovers of a previous run
             return

@@ -5,17 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from byok_core.vault import KeyStoreUnavailable as KeyStoreUnavailable  # the key store could not be reached
+from byok_core.vault import VersionConflict as VersionConflict  # a check-and-set write lost
 from byok_events import KeyEvent, Provider
 
 from .domain.models import KeyMetadata, KeyRef, Scope
-
-
-class VersionConflict(Exception):
-    """Someone else wrote the key between our read and our write (KV check-and-set failed)."""
-
-
-class KeyStoreUnavailable(Exception):
-    """The key store could not be reached; nothing about the key is in the message."""
 
 
 class KeyStore(Protocol):

@@ -7,6 +7,8 @@ and benchmarks; production uses Vault.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from byok_core.settings import SystemKeys
 from byok_events import Provider
 
@@ -17,6 +19,9 @@ class EnvKeyStore:
     def __init__(self, system_keys: SystemKeys) -> None:
         self._keys = {p: v.get_secret_value() for p, v in system_keys.present().items()}
 
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        return scope == "system" and bool(self._keys.get(provider.value))
+
     async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         if scope != "system":
             return None
@@ -25,5 +30,7 @@ class EnvKeyStore:
 
 
 class NoSealedKeys:
-    async def open(self, sealed: str, *, tenant_id: str, request_id: str) -> str:
+    async def open(
+        self, sealed: str, *, tenant_id: str, request_id: str, provider: str, created_at: datetime | None
+    ) -> str:
         raise KeyStoreUnavailable("no sealing keys without Vault")

@@ -18,6 +18,7 @@ from byok_core.observability import HANDLE_SECONDS, MESSAGES
 from byok_events import DeadLetter, ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
 from pydantic import ValidationError
 
+from ..adapters.user_tokens import token_of
 from ..handlers import Deps, handle_prompt
 
 log = logging.getLogger("byok.inference")
@@ -50,7 +51,7 @@ class PromptRecordHandler:
                 outcome = "invalid"
                 return
             with log_context(request_id=request.request_id, tenant_id=request.tenant_id):
-                ran = await handle_prompt(request, self._deps)
+                ran = await handle_prompt(request, self._deps, token_of(getattr(record, "headers", None)))
                 outcome = "ok" if ran else "duplicate"
         except Exception:
             outcome = "error"
@@ -106,14 +107,15 @@ class PromptRecordHandler:
         )
         await self._deps.publisher.dead_letter(letter, record.key)
         if isinstance(request_id, str) and 0 < len(request_id) <= 200:
-            if not self._deps.answered.claim(request_id):
+            tenant = tenant_id if isinstance(tenant_id, str) else ""
+            if not self._deps.answered.claim(tenant, request_id):
                 return
             answered = False
             try:
                 await self._deps.publisher.response(
                     PromptResponse(
                         request_id=request_id,
-                        tenant_id=tenant_id if isinstance(tenant_id, str) else "",
+                        tenant_id=tenant,
                         status="failed",
                         error=ResponseError(code=ErrorCode.INVALID_REQUEST, message=reason[:500]),
                     ),
@@ -121,7 +123,7 @@ class PromptRecordHandler:
                 )
                 answered = True
             finally:
-                self._deps.answered.finish(request_id, answered)
+                self._deps.answered.finish(tenant, request_id, answered)
 
 
 def _reply_partition(data: dict[str, Any]) -> int | None:

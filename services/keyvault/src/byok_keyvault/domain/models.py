@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from byok_core.key_paths import org_key_path, user_key_path
+from byok_core.vault.key_codec import key_path
 from byok_events import Provider
 
 
@@ -51,10 +51,8 @@ class KeyRef:
 
     @property
     def path(self) -> str:
-        if self.scope is Scope.USER:
-            assert self.user_id is not None
-            return user_key_path(self.tenant_id, self.user_id, self.provider.value)
-        return org_key_path(self.tenant_id, self.provider.value)
+        """The secret's place in Vault (byok_core.vault.key_codec: every id segment percent-encoded)."""
+        return key_path(self.scope.value, self.tenant_id, self.user_id, self.provider.value)
 
 
 @dataclass(frozen=True)

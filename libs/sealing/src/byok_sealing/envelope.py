@@ -1,11 +1,15 @@
 """Sealing of request-supplied provider keys to the inference worker.
 
-Format (`byok-seal-v1`), an HPKE-like hybrid scheme:
-    byok-seal-v1.<kid>.<ephemeral X25519 public key, b64url>.<nonce || ChaCha20-Poly1305 ciphertext, b64url>
+Format (`byok-seal-v2`), an HPKE-like hybrid scheme:
+    byok-seal-v2.<kid>.<ephemeral X25519 public key, b64url>.<nonce || ChaCha20-Poly1305 ciphertext, b64url>
 The content key is HKDF-SHA256(X25519(ephemeral, recipient), info = label || kid || ephemeral || recipient).
-The associated data binds kid, tenant_id and request_id (length-prefixed), so a sealed key copied into
-another tenant's or request's event does not open. The key id selects the private half, so rotating the
-sealing key leaves keys sealed to an earlier kid openable while that private half is kept.
+The associated data binds the label, kid, tenant_id, request_id, the provider slot the key is sent under
+and the request's created_at (length-prefixed), so a sealed key copied into another tenant's or request's
+event, moved to another provider slot, or re-sent with another created_at does not open; and the opener
+refuses a created_at older than a maximum age (default 900 s), so a captured sealed key cannot be replayed
+with a new prompt once the request id's de-duplication has forgotten it. The key id selects the private
+half, so rotating the sealing key leaves keys sealed to an earlier kid openable while that half is kept.
+(`byok-seal-v1` bound tenant and request only; it is refused.)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -24,10 +29,12 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-VERSION = "byok-seal-v1"
+VERSION = "byok-seal-v2"
 ALGORITHM = "X25519-HKDF-SHA256-ChaCha20Poly1305"
 _KID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 MAX_SEALED_LENGTH = 4096
+DEFAULT_MAX_AGE_SECONDS = 900.0
+MAX_CLOCK_SKEW_SECONDS = 60.0  # a created_at this far ahead of the worker's clock is still accepted
 
 
 class SealedKeyInvalid(Exception):
@@ -68,16 +75,25 @@ def generate_keypair(kid: str | None = None) -> SealingKeyPair:
     return SealingKeyPair(kid=kid, private_key=private_raw, public_key=public_raw)
 
 
-def seal(api_key: str, *, public_key: PublicSealingKey, tenant_id: str, request_id: str) -> str:
-    """Seal a provider key for one request of one tenant (producer side)."""
+def seal(
+    api_key: str,
+    *,
+    public_key: PublicSealingKey,
+    tenant_id: str,
+    request_id: str,
+    provider: str,
+    created_at: datetime,
+) -> str:
+    """Seal a provider key for one request of one tenant, under one provider slot (producer side).
+
+    `created_at` must be the request's own `created_at` (timezone-aware), sent in the same event."""
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key.public_key))
     content_key = _derive(shared, public_key.kid, ephemeral_public, public_key.public_key)
     nonce = os.urandom(12)
-    ciphertext = ChaCha20Poly1305(content_key).encrypt(
-        nonce, api_key.encode(), _associated_data(public_key.kid, tenant_id, request_id)
-    )
+    associated = _associated_data(public_key.kid, tenant_id, request_id, provider, canonical_time(created_at))
+    ciphertext = ChaCha20Poly1305(content_key).encrypt(nonce, api_key.encode(), associated)
     return ".".join((VERSION, public_key.kid, _b64(ephemeral_public), _b64(nonce + ciphertext)))
 
 
@@ -86,9 +102,22 @@ def sealed_kid(sealed: str) -> str:
     return _split(sealed)[0]
 
 
-def open_sealed(sealed: str, *, private_keys: Mapping[str, bytes], tenant_id: str, request_id: str) -> str:
+def open_sealed(
+    sealed: str,
+    *,
+    private_keys: Mapping[str, bytes],
+    tenant_id: str,
+    request_id: str,
+    provider: str,
+    created_at: datetime | None,
+    max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
+    now: datetime | None = None,
+) -> str:
     """Open a sealed key (worker side). Raises SealedKeyInvalid, whose message never holds key material."""
     kid, ephemeral_public, box = _split(sealed)
+    if created_at is None:
+        raise SealedKeyInvalid("a request with sealed keys needs its created_at")
+    check_age(created_at, max_age_seconds=max_age_seconds, now=now)
     private_raw = private_keys.get(kid)
     if private_raw is None:
         raise SealedKeyInvalid("unknown sealing key id")
@@ -97,20 +126,39 @@ def open_sealed(sealed: str, *, private_keys: Mapping[str, bytes], tenant_id: st
         recipient_public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
         content_key = _derive(shared, kid, ephemeral_public, recipient_public)
-        plaintext = ChaCha20Poly1305(content_key).decrypt(
-            box[:12], box[12:], _associated_data(kid, tenant_id, request_id)
-        )
+        associated = _associated_data(kid, tenant_id, request_id, provider, canonical_time(created_at))
+        plaintext = ChaCha20Poly1305(content_key).decrypt(box[:12], box[12:], associated)
         return plaintext.decode()
     except (InvalidTag, ValueError, UnicodeDecodeError):
-        raise SealedKeyInvalid("sealed key does not open for this tenant and request") from None
+        raise SealedKeyInvalid("sealed key does not open for this tenant, request and provider") from None
+
+
+def check_age(created_at: datetime, *, max_age_seconds: float, now: datetime | None = None) -> None:
+    """SealedKeyInvalid when created_at is older than the maximum age, or too far in the future."""
+    if created_at.tzinfo is None:
+        raise SealedKeyInvalid("created_at must carry a time zone")
+    age = ((now or datetime.now(UTC)) - created_at).total_seconds()
+    if age > max_age_seconds:
+        raise SealedKeyInvalid("sealed key is older than the maximum age")
+    if age < -MAX_CLOCK_SKEW_SECONDS:
+        raise SealedKeyInvalid("created_at is in the future")
+
+
+def canonical_time(value: datetime) -> str:
+    """The form of created_at bound into the seal: UTC, microseconds, `Z` (the same however it was written)."""
+    if value.tzinfo is None:
+        raise ValueError("created_at must carry a time zone")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _split(sealed: str) -> tuple[str, bytes, bytes]:
     if not isinstance(sealed, str) or len(sealed) > MAX_SEALED_LENGTH:
         raise SealedKeyInvalid("sealed key is malformed")
     parts = sealed.split(".")
-    if len(parts) != 4 or parts[0] != VERSION or not _KID.match(parts[1]):
+    if len(parts) != 4 or not _KID.match(parts[1]):
         raise SealedKeyInvalid("sealed key is malformed")
+    if parts[0] != VERSION:
+        raise SealedKeyInvalid(f"sealed key is not of the {VERSION} format")
     try:
         ephemeral_public, box = _unb64(parts[2]), _unb64(parts[3])
     except ValueError:
@@ -125,9 +173,10 @@ def _derive(shared: bytes, kid: str, ephemeral_public: bytes, recipient_public: 
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared)
 
 
-def _associated_data(kid: str, tenant_id: str, request_id: str) -> bytes:
-    parts = [VERSION.encode(), kid.encode(), tenant_id.encode(), request_id.encode()]
-    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+def _associated_data(kid: str, tenant_id: str, request_id: str, provider: str, created_at: str) -> bytes:
+    parts = [VERSION, kid, tenant_id, request_id, provider, created_at]
+    encoded = [p.encode("utf-8", "surrogatepass") for p in parts]
+    return b"".join(len(p).to_bytes(4, "big") + p for p in encoded)
 
 
 def _b64(raw: bytes) -> str:
