@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(BYOK_CACHE_DIR)/uv
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(CURDIR)/.venv/bin/python
 
-.PHONY: install up down status run demo test test-unit lint bench stack-up stack-down services-up services-down clean
+.PHONY: install up down status run demo test test-unit lint bench soak stack-up stack-down services-up services-down clean
 
 install: ## the Python workspace (uv, pinned by uv.lock)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -60,6 +60,9 @@ lint: install ## ruff check, ruff format --check, mypy
 
 bench: install ## benchmarks that print their figures (start the stack first: make stack-up)
 	@infra/local/bench.sh
+
+soak: install ## a 10-minute steady load on the supervised pipeline: RSS, fds, lag, p99 into .run/soak/ (CSV, PNG)
+	@infra/local/bench.sh bench/soak/soak.py
 
 clean: down
 	rm -rf .run

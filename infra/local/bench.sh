@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark under bench/ (bench/<area>/bench_*.py), each printing its figures,
-# against the real stack (started here, and stopped afterwards, unless it was already running).
+# `make bench`: every benchmark under bench/ (bench/<area>/bench_*.py), or the scripts named as arguments
+# (`make soak`: bench/soak/soak.py), each printing its figures, against the real stack (started here, and
+# stopped afterwards, unless it was already running).
 set -uo pipefail
 LOG_TAG=bench
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -11,7 +12,9 @@ if [[ ! -f "$BYOK_RUN_DIR/stack.env" ]]; then
   infra/local/stack.sh up || exit 1
 fi
 rc=0
-for bench in bench/*/bench_*.py; do
+benches=("$@")
+(($#)) || benches=(bench/*/bench_*.py)
+for bench in "${benches[@]}"; do
   echo "=== $bench"
   "$PY" "$bench" || { echo "!!! $bench failed"; rc=1; }
 done
