@@ -49,13 +49,13 @@ async def complete(
         if on_delta is None:
             response = await client.aio.models.generate_content(
                 model=call.model,
-                contents=contents,
+                contents=contents,  # type: ignore[arg-type]  # ContentDicts, built by the translation module
                 config=config,  # type: ignore[arg-type]
             )
             return translate.completion(response, dropped)
         async for chunk in await client.aio.models.generate_content_stream(
             model=call.model,
-            contents=contents,
+            contents=contents,  # type: ignore[arg-type]  # ContentDicts, built by the translation module
             config=config,  # type: ignore[arg-type]
         ):
             delta = translate.stream_event(state, chunk)
