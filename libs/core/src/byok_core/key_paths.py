@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9_.@\-]{1,128}$")
+_SEGMENT = re.compile(r"[A-Za-z0-9_.@\-]{1,128}")
 
 
 def _segment(value: str, what: str) -> str:
-    if not _SEGMENT.match(value) or value in (".", ".."):
+    if not _SEGMENT.fullmatch(value) or value in (".", ".."):
         raise ValueError(f"{what} must be 1-128 characters of [A-Za-z0-9_.@-]")
     return value
 

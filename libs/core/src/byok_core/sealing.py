@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 VERSION = "byok-seal-v1"
 ALGORITHM = "X25519-HKDF-SHA256-ChaCha20Poly1305"
-_KID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_KID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 MAX_SEALED_LENGTH = 4096
 
 
@@ -63,7 +63,7 @@ def generate_keypair(kid: str | None = None) -> SealingKeyPair:
     private_raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     public_raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     kid = kid or "sk" + hashlib.sha256(public_raw).hexdigest()[:16]
-    if not _KID.match(kid):
+    if not _KID.fullmatch(kid):
         raise ValueError("kid must be 1-64 characters of [A-Za-z0-9_-]")
     return SealingKeyPair(kid=kid, private_key=private_raw, public_key=public_raw)
 
@@ -109,7 +109,7 @@ def _split(sealed: str) -> tuple[str, bytes, bytes]:
     if not isinstance(sealed, str) or len(sealed) > MAX_SEALED_LENGTH:
         raise SealedKeyInvalid("sealed key is malformed")
     parts = sealed.split(".")
-    if len(parts) != 4 or parts[0] != VERSION or not _KID.match(parts[1]):
+    if len(parts) != 4 or parts[0] != VERSION or not _KID.fullmatch(parts[1]):
         raise SealedKeyInvalid("sealed key is malformed")
     try:
         ephemeral_public, box = _unb64(parts[2]), _unb64(parts[3])
@@ -134,11 +134,11 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-_B64URL = re.compile(r"^[A-Za-z0-9_\-]*$")
+_B64URL = re.compile(r"[A-Za-z0-9_\-]*")
 
 
 def _unb64(text: str) -> bytes:
-    if not _B64URL.match(text):
+    if not _B64URL.fullmatch(text):
         raise ValueError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

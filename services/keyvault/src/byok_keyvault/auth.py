@@ -8,7 +8,7 @@ import jwt
 
 from .domain.models import Principal, Role
 
-_ID = re.compile(r"^[A-Za-z0-9_.@\-]{1,128}$")  # the same rule as Vault path segments (byok_core.key_paths)
+_ID = re.compile(r"[A-Za-z0-9_.@\-]{1,128}")  # the same rule as Vault path segments (byok_core.key_paths)
 REQUIRED_CLAIMS = ["sub", "tenant", "role", "exp"]
 
 
@@ -38,7 +38,7 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthorized("invalid or expired token") from None
         sub, tenant, role = claims.get("sub"), claims.get("tenant"), claims.get("role")
-        if not (isinstance(sub, str) and isinstance(tenant, str) and _ID.match(sub) and _ID.match(tenant)):
+        if not (isinstance(sub, str) and isinstance(tenant, str)) or not (_ID.fullmatch(sub) and _ID.fullmatch(tenant)):
             raise Unauthorized("invalid token claims")
         if sub in (".", "..") or tenant in (".", ".."):
             raise Unauthorized("invalid token claims")

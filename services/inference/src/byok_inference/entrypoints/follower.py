@@ -10,7 +10,6 @@ catch_up() returns once the first two topics are read up to their end as of the 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from byok_events import BudgetAlert, KeyEvent, topics
+from byok_events.validation import loads_json
 from pydantic import ValidationError
 
 from ..adapters.answered import AnsweredLru
@@ -121,7 +121,7 @@ class StateFollower:
             if topic == topics.PROMPT_RESPONSES:
                 status = dict(record.headers or ()).get(STATUS_HEADER)  # type: ignore[attr-defined]
                 if status is None:  # written without our header: read the status from the body
-                    body = json.loads(record.value)  # type: ignore[attr-defined]
+                    body = loads_json(record.value)  # type: ignore[attr-defined]
                     status = str(body.get("status", "")).encode()
                 if status in _FINAL and record.key:  # type: ignore[attr-defined]
                     self._answered.add(record.key.decode())  # type: ignore[attr-defined]

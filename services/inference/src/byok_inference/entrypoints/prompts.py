@@ -7,7 +7,6 @@ redacted (anything key-shaped) and cut at max_dlq_payload_chars.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -16,12 +15,22 @@ from typing import Any
 from byok_core.logging import log_context, redact
 from byok_core.observability import HANDLE_SECONDS, MESSAGES
 from byok_events import DeadLetter, ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
-from pydantic import ValidationError
+from byok_events.validation import Id, field_errors, loads_json
+from pydantic import TypeAdapter, ValidationError
 
 from ..handlers import Deps, handle_prompt
 
 log = logging.getLogger("byok.inference")
 SERVICE = "inference"
+_ID = TypeAdapter(Id)
+
+
+def _valid_id(value: object) -> bool:
+    try:
+        _ID.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -69,8 +78,8 @@ class PromptRecordHandler:
                 pass  # fall through: work out why, for the DLQ entry
         data: Any = None
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            data = loads_json(raw, max_bytes=max(len(raw), 1))  # the size is judged below, with its own reason
+        except ValueError:
             await self._reject(record, "not JSON", None)
             return None
         if len(raw) > self._limits.max_request_bytes:
@@ -79,10 +88,7 @@ class PromptRecordHandler:
         try:
             return PromptRequest.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:5]
-            )
-            await self._reject(record, f"wrong schema: {problems}", data)
+            await self._reject(record, f"wrong schema: {field_errors(exc)}", data)
             return None
 
     async def _reject(self, record: Any, why: str, data: Any) -> None:
@@ -105,7 +111,7 @@ class PromptRecordHandler:
             extra={"reason": reason[:200], "offset": record.offset, "partition": record.partition},
         )
         await self._deps.publisher.dead_letter(letter, record.key)
-        if isinstance(request_id, str) and 0 < len(request_id) <= 200:
+        if _valid_id(request_id):
             if not self._deps.answered.claim(request_id):
                 return
             answered = False
@@ -113,7 +119,7 @@ class PromptRecordHandler:
                 await self._deps.publisher.response(
                     PromptResponse(
                         request_id=request_id,
-                        tenant_id=tenant_id if isinstance(tenant_id, str) else "",
+                        tenant_id=tenant_id if _valid_id(tenant_id) else "",
                         status="failed",
                         error=ResponseError(code=ErrorCode.INVALID_REQUEST, message=reason[:500]),
                     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
 from byok_core.logging import log_context, redact
 from byok_core.observability import HANDLE_SECONDS, MESSAGES, record_consumer_lag
 from byok_events import DeadLetter, KeyEvent, topics
+from byok_events.validation import loads_json
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
@@ -81,7 +81,7 @@ async def report_consumer_lag(subscriber: object, every_seconds: float = 10.0) -
 
 def _is_key_invalid(body: bytes) -> bool:
     try:
-        return bool(json.loads(body).get("type") == "key.invalid")
+        return bool(loads_json(body).get("type") == "key.invalid")
     except (ValueError, AttributeError):
         return False
 
