@@ -11,10 +11,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 import pydantic_core
-from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 MAX_ID_CHARS = 256
 MAX_MODEL_CHARS = 200
@@ -46,6 +55,17 @@ Id = Annotated[
     AfterValidator(_check_id),
 ]
 """request_id, tenant_id, user_id, event_id: 1-256 characters, none of them control/format/unassigned."""
+
+_ID_ADAPTER: TypeAdapter[str] = TypeAdapter(Id)
+
+
+def is_valid_id(value: object) -> TypeGuard[str]:
+    """Whether `value` is an Id (for code that handles a record that failed validation as a whole)."""
+    try:
+        _ID_ADAPTER.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 _MODEL_CHARS = re.compile(r"[A-Za-z0-9._:/\-]+")
 

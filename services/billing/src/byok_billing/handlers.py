@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from byok_core.redaction import redact, redact_payload
 from byok_events import DeadLetter, UsageEvent, topics, utc_now
+from byok_events.validation import field_errors
 from pydantic import ValidationError
 
 from .domain.charges import ChargeRecord, price_event
@@ -38,12 +40,8 @@ class BatchOutcome:
 
 
 def _reason(exc: ValidationError) -> str:
-    """A short reason without the offending values (they could be anything)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False)[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ())) or "record"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "invalid_request: " + "; ".join(parts)
+    """A short reason naming the fields, without the offending values (they could be anything)."""
+    return "invalid_request: " + field_errors(exc)
 
 
 def dead_letter(record: InRecord, reason: str) -> OutRecord:
@@ -55,8 +53,8 @@ def dead_letter(record: InRecord, reason: str) -> OutRecord:
         source_topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        reason=reason,
-        payload=DeadLetter.encode_payload(record.value or b""),
+        reason=redact(reason),
+        payload=redact_payload(record.value or b""),
     )
     return OutRecord(topics.DLQ, record.key, letter.to_bytes())
 

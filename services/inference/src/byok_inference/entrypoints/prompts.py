@@ -12,25 +12,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from byok_core.logging import log_context, redact
+from byok_core.logging import log_context, redact, redact_payload
 from byok_core.observability import HANDLE_SECONDS, MESSAGES
 from byok_events import DeadLetter, ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
-from byok_events.validation import Id, field_errors, loads_json
-from pydantic import TypeAdapter, ValidationError
+from byok_events.validation import field_errors, is_valid_id, loads_json
+from pydantic import ValidationError
 
 from ..handlers import Deps, handle_prompt
 
 log = logging.getLogger("byok.inference")
 SERVICE = "inference"
-_ID = TypeAdapter(Id)
-
-
-def _valid_id(value: object) -> bool:
-    try:
-        _ID.validate_python(value)
-    except ValidationError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -93,7 +84,7 @@ class PromptRecordHandler:
 
     async def _reject(self, record: Any, why: str, data: Any) -> None:
         reason = "invalid_request: " + redact(why)[:1000]
-        payload = redact(DeadLetter.encode_payload(record.value or b""))
+        payload = redact_payload(record.value or b"")
         truncated = len(payload) > self._limits.max_dlq_payload_chars
         letter = DeadLetter(
             source_topic=record.topic,
@@ -111,7 +102,7 @@ class PromptRecordHandler:
             extra={"reason": reason[:200], "offset": record.offset, "partition": record.partition},
         )
         await self._deps.publisher.dead_letter(letter, record.key)
-        if _valid_id(request_id):
+        if is_valid_id(request_id):
             if not self._deps.answered.claim(request_id):
                 return
             answered = False
@@ -119,7 +110,7 @@ class PromptRecordHandler:
                 await self._deps.publisher.response(
                     PromptResponse(
                         request_id=request_id,
-                        tenant_id=tenant_id if _valid_id(tenant_id) else "",
+                        tenant_id=tenant_id if is_valid_id(tenant_id) else "",
                         status="failed",
                         error=ResponseError(code=ErrorCode.INVALID_REQUEST, message=reason[:500]),
                     )

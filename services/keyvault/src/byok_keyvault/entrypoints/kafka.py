@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 
-from byok_core.logging import log_context, redact
+from byok_core.logging import log_context, redact_payload
 from byok_core.observability import HANDLE_SECONDS, MESSAGES, record_consumer_lag
 from byok_events import DeadLetter, KeyEvent, topics
 from byok_events.validation import loads_json
@@ -92,7 +92,7 @@ async def _dead_letter(broker: KafkaBroker, raw: object, body: bytes, reason: st
         partition=int(getattr(raw, "partition", -1)),
         offset=int(getattr(raw, "offset", -1)),
         reason=reason,
-        payload=redact(DeadLetter.encode_payload(body)),  # never a key in the DLQ, even if someone sent one
+        payload=redact_payload(body),  # never a key in the DLQ, even if someone sent one
     )
     key = getattr(raw, "key", None)
     await broker.publish(letter.to_bytes(), topics.DLQ, key=key, headers={"content-type": "application/json"})
