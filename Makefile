@@ -8,14 +8,14 @@ export UV_CACHE_DIR ?= $(BYOK_CACHE_DIR)/uv
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(CURDIR)/.venv/bin/python
 
-.PHONY: install up down run demo test test-unit lint bench stack-up stack-down services-up services-down clean
+.PHONY: install up down status run demo test test-unit lint bench stack-up stack-down services-up services-down clean
 
 install: ## the Python workspace (uv, pinned by uv.lock)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
 	@echo "[make] Python workspace ready (.venv)"
 
-stack-up: ## Kafka, Vault, PostgreSQL on 127.0.0.1
+stack-up: ## Kafka, Vault, PostgreSQL on 127.0.0.1 (BYOK_KAFKA_BROKERS=3 for a replicated Kafka cluster)
 	@infra/local/stack.sh up
 
 stack-down:
@@ -29,6 +29,10 @@ services-down:
 
 up: install stack-up services-up ## the stack plus the services, in the background
 
+status: ## what runs, and how often each service was restarted
+	@infra/local/stack.sh status
+	@infra/local/services.sh status
+
 down: ## services and stack, stopped
 	@infra/local/services.sh down || true
 	@infra/local/stack.sh down
@@ -39,15 +43,18 @@ run: up ## the main job: stack, services and a demo round trip
 demo:
 	@$(PY) -m byok_client.demo
 
-test: install ## every test against the real stack, which it starts and stops itself
+test: lint ## lint, then every test against the real stack, which it starts and stops itself
 	@infra/local/test.sh
 
 test-unit: install
 	@$(PY) -m pytest -q tests/unit
 
-lint: install
-	@$(PY) -m ruff check libs services tests bench
+LINT_PATHS := libs services tests bench infra
+lint: install ## ruff check, ruff format --check, mypy
+	@$(PY) -m ruff check $(LINT_PATHS)
+	@$(PY) -m ruff format --check --quiet $(LINT_PATHS)
 	@$(PY) -m mypy libs/events/src libs/core/src libs/client/src services/keyvault/src services/inference/src services/billing/src
+	@echo "[make] lint clean"
 
 bench: install ## benchmarks that print their figures (start the stack first: make stack-up)
 	@infra/local/bench.sh

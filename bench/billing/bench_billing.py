@@ -81,9 +81,7 @@ def make_events(run: str, count: int, tenants: int) -> list[tuple[bytes, bytes]]
 
 
 async def produce(bootstrap: str, events: list[tuple[bytes, bytes]]) -> float:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=10, max_batch_size=512 * 1024
-    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10, max_batch_size=512 * 1024)
     await producer.start()
     started = time.perf_counter()
     try:
@@ -106,7 +104,7 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
         for _ in range(100):
             if consumer.partitions_for_topic(TOPIC):
                 break
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await consumer._client.force_metadata_update()
         tps = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
         return await consumer.end_offsets(tps)
     finally:
@@ -146,8 +144,7 @@ def consumer_command(args: argparse.Namespace, index: int) -> list[str]:
     if args.profile == "pyinstrument":
         return [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", args.profile_out + ".txt", *command[1:]]
     spy = shutil.which("py-spy") or "py-spy"
-    return [spy, "record", "--threads", "-r", "200", "-f", "raw", "-o", args.profile_out + ".txt",
-            "--", *command]
+    return [spy, "record", "--threads", "-r", "200", "-f", "raw", "-o", args.profile_out + ".txt", "--", *command]
 
 
 def consumer_pid(proc: subprocess.Popen[bytes]) -> int:
@@ -215,10 +212,7 @@ def main() -> None:
     )
     engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
     count_sql = text("SELECT count(*) FROM charges WHERE event_id LIKE :p")
-    procs = [
-        subprocess.Popen(consumer_command(args, i), env=env, cwd=REPO)  # noqa: S603
-        for i in range(args.consumers)
-    ]
+    procs = [subprocess.Popen(consumer_command(args, i), env=env, cwd=REPO) for i in range(args.consumers)]
     proc = procs[0]
     samples: list[tuple[float, int]] = []
     peak_rss = 0
@@ -230,7 +224,7 @@ def main() -> None:
             try:
                 with engine.connect() as conn:
                     done = conn.execute(count_sql, {"p": f"{run}-%"}).scalar_one()
-            except Exception:  # noqa: BLE001 - the schema may not exist yet
+            except Exception:
                 done = 0
             samples.append((time.monotonic(), done))
             peak_rss = max(peak_rss, max(rss_kb(consumer_pid(p))[1] for p in procs))

@@ -82,7 +82,7 @@ async def park_group_at_end(bootstrap: str, group: str) -> None:
     await consumer.stop()
 
 
-async def wait_http(url: str, timeout: float = 60) -> None:  # noqa: ASYNC109
+async def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
@@ -103,13 +103,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     group = f"bench-{tag}"
     fake_port, metrics_port = args.fake_port, args.metrics_port
     await park_group_at_end(bootstrap, group)
-    fake = subprocess.Popen(  # noqa: S603, ASYNC220
+    fake = subprocess.Popen(  # noqa: ASYNC220
         [
             sys.executable,
             "-m",
             "byok_testing.fake_providers",
             "--port",
-            str(fake_port),  # noqa: S603
+            str(fake_port),
             "--latency-ms",
             str(args.latency_ms),
         ],
@@ -135,7 +135,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": "60",
     }
     args.key_store = worker_env["BYOK_INFERENCE_KEY_STORE"]
-    worker = subprocess.Popen(  # noqa: S603, ASYNC220
+    worker = subprocess.Popen(  # noqa: ASYNC220
         [
             sys.executable,
             *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
@@ -143,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             "byok_inference",
         ],
         env=worker_env,
-    )  # noqa: S603, ASYNC220
+    )
     try:
         await wait_http(f"{root}/_health")
         await wait_http(f"http://127.0.0.1:{metrics_port}/healthz")
@@ -175,9 +175,7 @@ async def measure(
     await consumer.seek_to_end(*parts)
     for tp in parts:
         await consumer.position(tp)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_batch_size=256 * 1024
-    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_batch_size=256 * 1024)
     await producer.start()
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
@@ -204,11 +202,7 @@ async def measure(
             for records in (await consumer.getmany(timeout_ms=200, max_records=10000)).values():
                 now = time.perf_counter()
                 for r in records:
-                    if (
-                        r.key
-                        and tag_bytes in r.key
-                        and dict(r.headers).get("byok-status") in (b"completed", b"failed")
-                    ):
+                    if r.key and tag_bytes in r.key and dict(r.headers).get("byok-status") in (b"completed", b"failed"):
                         rid = r.key.decode()
                         if rid not in received:
                             received[rid] = now
@@ -269,16 +263,12 @@ async def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--provider", choices=sorted(MODELS), default="openai")
     parser.add_argument("--max-in-flight", type=int, default=512)
-    parser.add_argument(
-        "--rate", type=float, default=0, help="publish at most this many prompts/s (0: flat out)"
-    )
+    parser.add_argument("--rate", type=float, default=0, help="publish at most this many prompts/s (0: flat out)")
     parser.add_argument(
         "--key-store", choices=["vault", "env"], default="", help="default: vault when the stack has it"
     )

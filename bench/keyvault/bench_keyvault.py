@@ -53,7 +53,7 @@ def anthropic_key() -> str:
 
 def start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     with open(log_path, "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "byok_keyvault"], env=env, stderr=log, stdout=log)  # noqa: S603
+        return subprocess.Popen([sys.executable, "-m", "byok_keyvault"], env=env, stderr=log, stdout=log)
 
 
 async def wait_ready(url: str, proc: subprocess.Popen, within: float = 60) -> None:
@@ -152,10 +152,7 @@ async def main() -> None:
                         json={"keyType": key_type, "apiKey": key},
                     ) as r:
                         assert r.status == 201, await r.text()
-        print(
-            f"key-vault service pid={proc.pid}, "
-            f"Vault {env['BYOK_VAULT_ADDR']}, Kafka {env['BYOK_KAFKA_BOOTSTRAP']}"
-        )
+        print(f"key-vault service pid={proc.pid}, Vault {env['BYOK_VAULT_ADDR']}, Kafka {env['BYOK_KAFKA_BOOTSTRAP']}")
         await run_phase(
             "list",
             url,

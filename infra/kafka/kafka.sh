@@ -1,361 +1,186 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka (KRaft, broker+controller in one JVM) for byok, without Docker.
+# Local Apache Kafka (KRaft, every node broker and controller) for byok, without Docker.
 #
-#   kafka.sh fetch          resolve the broker jars from Maven Central into the cache (once)
-#   kafka.sh start          fetch if needed, format storage if new, start, wait until ready,
-#                           write $BYOK_RUN_DIR/kafka.env (BYOK_KAFKA_BOOTSTRAP=127.0.0.1:<port>)
-#   kafka.sh create-topics  create the topics of topics.txt (idempotent)
-#   kafka.sh list-topics    topic names and partition counts
-#   kafka.sh stop           SIGTERM, wait, SIGKILL after BYOK_KAFKA_STOP_TIMEOUT (idempotent)
-#   kafka.sh restart | status | reset (stop and delete the data dir)
-#   kafka.sh tool CLASS ARGS...   run a Kafka CLI class with the cached jars, e.g.
-#       kafka.sh tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BYOK_KAFKA_BOOTSTRAP" --list
+#   kafka.sh fetch                 the broker jars from Maven Central into $BYOK_CACHE_DIR (once)
+#   kafka.sh start [--brokers N]   N nodes (default $BYOK_KAFKA_BROKERS or 1; 3 for a replicated cluster),
+#                                  formatted when new; waits until all N answer; writes $BYOK_RUN_DIR/kafka.env
+#   kafka.sh stop | status | reset (stop and delete the data)
+#   kafka.sh stop-node I           stop node I alone (start brings it back)
+#   kafka.sh create-topics | list-topics   topics.py (aiokafka's admin client)
+#   kafka.sh tool CLASS ARGS...    a Kafka CLI class on the cached jars
 #
-# Environment: BYOK_RUN_DIR (default <repo>/.run), BYOK_CACHE_DIR (default ~/.cache/byok),
-# BYOK_KAFKA_PORT / BYOK_KAFKA_CONTROLLER_PORT (default: the previous run's ports when free, else
-# free ones), BYOK_KAFKA_VERSION (default 3.9.2; a 3.x), BYOK_KAFKA_HEAP_OPTS,
-# BYOK_KAFKA_START_TIMEOUT (s, default 120), BYOK_KAFKA_STOP_TIMEOUT (s, default 30),
-# BYOK_KAFKA_ADMIN=jvm to create topics with TopicCommand instead of the stdlib-Python client.
+# Ports: BYOK_KAFKA_PORT for node 1, else the previous run's when free, else free ones.
 set -euo pipefail
+LOG_TAG=kafka
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+HERE="$INFRA/kafka"
 KAFKA_VERSION="${BYOK_KAFKA_VERSION:-3.9.2}"
-RUN_DIR="${BYOK_RUN_DIR:-$REPO/.run}"
-CACHE_DIR="${BYOK_CACHE_DIR:-$HOME/.cache/byok}"
-KAFKA_HOME="$CACHE_DIR/kafka/$KAFKA_VERSION"
+KAFKA_HOME="$BYOK_CACHE_DIR/kafka/$KAFKA_VERSION"
 LIBS="$KAFKA_HOME/libs"
-DATA_DIR="$RUN_DIR/kafka-data"
-PID_FILE="$RUN_DIR/kafka.pid"
-LOG_FILE="$RUN_DIR/kafka.log"      # broker log (log4j)
-OUT_FILE="$RUN_DIR/kafka.out"      # JVM stdout/stderr (crashes before logging starts)
-ENV_FILE="$RUN_DIR/kafka.env"
-PORTS_FILE="$RUN_DIR/kafka.ports"  # ports of the last start, reused when still free
-PROPS="$RUN_DIR/kafka-server.properties"
-TOPICS_FILE="${BYOK_KAFKA_TOPICS_FILE:-$HERE/topics.txt}"
-START_TIMEOUT="${BYOK_KAFKA_START_TIMEOUT:-120}"
-STOP_TIMEOUT="${BYOK_KAFKA_STOP_TIMEOUT:-30}"
-HEAP_OPTS="${BYOK_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+DIR="$BYOK_RUN_DIR/kafka"          # node I: $DIR/I/{data,server.properties,server.log,jvm.out}, $DIR/I.pid
+ENV_FILE="$BYOK_RUN_DIR/kafka.env"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+TOOL_OPTS=(-Xmx256m "-Dlog4j.configuration=file:$HERE/tools-log4j.properties" -cp "$LIBS/*")
 
-log() { printf '[kafka] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}s')" "$1" "$(now)"; }
-
-# ---------------------------------------------------------------------------------------------
-# fetch
 pom_hash() { { cat "$HERE/pom.xml"; echo "$KAFKA_VERSION"; } | sha256sum | cut -c1-16; }
 
-libs_complete() {
-  [[ -f "$KAFKA_HOME/libs.ok" && "$(cat "$KAFKA_HOME/libs.ok")" == "$(pom_hash)" ]] &&
-    compgen -G "$LIBS/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null
-}
-
 cmd_fetch() {
-  if libs_complete; then
-    return 0
-  fi
+  [[ -f "$KAFKA_HOME/libs.ok" && "$(cat "$KAFKA_HOME/libs.ok")" == "$(pom_hash)" ]] && return 0
   command -v mvn >/dev/null || die "mvn not found (apt-get install -y maven)"
-  command -v "$JAVA" >/dev/null || die "java not found (apt-get install -y openjdk-17-jre-headless)"
-  mkdir -p "$KAFKA_HOME"
-  local t0 tmp
+  local t0 tmp="$KAFKA_HOME/libs.tmp.$$"
   t0="$(now)"
-  tmp="$KAFKA_HOME/libs.tmp.$$"
-  rm -rf "$tmp"
+  mkdir -p "$KAFKA_HOME" && rm -rf "$tmp"
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS (first time only)"
-  if ! mvn -B -q -f "$HERE/pom.xml" \
-      -Dmaven.repo.local="$CACHE_DIR/m2" \
-      -Dkafka.version="$KAFKA_VERSION" \
-      -DoutputDirectory="$tmp" \
-      dependency:copy-dependencies >"$KAFKA_HOME/fetch.log" 2>&1; then
-    tail -n 40 "$KAFKA_HOME/fetch.log" >&2
-    rm -rf "$tmp"
-    die "mvn dependency:copy-dependencies failed (log: $KAFKA_HOME/fetch.log)"
-  fi
+  mvn -B -q -f "$HERE/pom.xml" -Dmaven.repo.local="$BYOK_CACHE_DIR/m2" -Dkafka.version="$KAFKA_VERSION" \
+    -DoutputDirectory="$tmp" dependency:copy-dependencies >"$KAFKA_HOME/fetch.log" 2>&1 ||
+    { tail -n 40 "$KAFKA_HOME/fetch.log" >&2; die "mvn dependency:copy-dependencies failed"; }
   [[ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ]] || die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"
-  rm -rf "$LIBS"
-  mv "$tmp" "$LIBS"
-  pom_hash >"$KAFKA_HOME/libs.ok"
-  log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars ($(du -sh "$LIBS" | cut -f1)) in $(elapsed "$t0")"
+  rm -rf "$LIBS" && mv "$tmp" "$LIBS" && pom_hash >"$KAFKA_HOME/libs.ok"
+  log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars in $(elapsed "$t0")"
 }
 
-# ---------------------------------------------------------------------------------------------
-# process helpers
-# shellcheck source=../local/ports.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../local/ports.sh"
+node_pid() { running_pid "$DIR/$1.pid" "kafka.Kafka $DIR/$1/server.properties"; }
+all_nodes() { local f; for f in "$DIR"/*.pid; do [[ -e $f ]] && basename "$f" .pid; done; }
 
-running_pid() { # prints the broker pid when our broker runs
-  local pid
-  [[ -f "$PID_FILE" ]] || return 1
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  # guard against a recycled pid: it must be a kafka.Kafka JVM on our properties file
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $PROPS" || return 1
-  echo "$pid"
+choose_ports() { # N -> fills PORT[i], CPORT[i]; the previous run's when still free
+  local n=$1 i prev=() taken=" "
+  [[ -f "$DIR/ports" ]] && read -r -a prev <"$DIR/ports"
+  for ((i = 1; i <= n; i++)); do
+    PORT[i]="${prev[2 * i - 2]:-}" CPORT[i]="${prev[2 * i - 1]:-}"
+    node_pid "$i" >/dev/null && continue # a running node keeps its ports
+    [[ $i == 1 && -n "${BYOK_KAFKA_PORT:-}" ]] && PORT[1]=$BYOK_KAFKA_PORT
+    [[ -n "${PORT[i]}" ]] && port_free "${PORT[i]}" && [[ $taken != *" ${PORT[i]} "* ]] || PORT[i]="$(free_port)"
+    taken+="${PORT[i]} "
+    [[ -n "${CPORT[i]}" ]] && port_free "${CPORT[i]}" && [[ $taken != *" ${CPORT[i]} "* ]] || CPORT[i]="$(free_port)"
+    taken+="${CPORT[i]} "
+  done
+  local line=()
+  for ((i = 1; i <= n; i++)); do line+=("${PORT[i]}" "${CPORT[i]}"); done
+  echo "${line[*]}" >"$DIR/ports"
 }
 
-choose_ports() {
-  local prev_port="" prev_cport=""
-  if [[ -f "$PORTS_FILE" ]]; then
-    read -r prev_port prev_cport <"$PORTS_FILE" || true
-  fi
-  if [[ -n "${BYOK_KAFKA_PORT:-}" ]]; then
-    PORT="$BYOK_KAFKA_PORT"
-    port_free "$PORT" || die "BYOK_KAFKA_PORT=$PORT is in use on 127.0.0.1"
-  elif [[ -n "$prev_port" ]] && port_free "$prev_port"; then
-    PORT="$prev_port"
-  else
-    PORT="$(free_port)"
-  fi
-  if [[ -n "${BYOK_KAFKA_CONTROLLER_PORT:-}" ]]; then
-    CPORT="$BYOK_KAFKA_CONTROLLER_PORT"
-    port_free "$CPORT" || die "BYOK_KAFKA_CONTROLLER_PORT=$CPORT is in use on 127.0.0.1"
-  elif [[ -n "$prev_cport" && "$prev_cport" != "$PORT" ]] && port_free "$prev_cport"; then
-    CPORT="$prev_cport"
-  else
-    CPORT="$(free_port)"
-    while [[ "$CPORT" == "$PORT" ]]; do CPORT="$(free_port)"; done
-  fi
-  echo "$PORT $CPORT" >"$PORTS_FILE"
-}
-
-write_props() {
-  cat >"$PROPS" <<EOF
-# Generated by infra/kafka/kafka.sh on $(date -u +%FT%TZ); rewritten at every start.
+write_props() { # node n voters
+  local i=$1 n=$2 replicas=$(($2 >= 3 ? 3 : 1)) isr=$(($2 >= 3 ? 2 : 1))
+  mkdir -p "$DIR/$i"
+  cat >"$DIR/$i/server.properties" <<EOF
+# Generated by infra/kafka/kafka.sh at every start.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+node.id=$i
+controller.quorum.voters=$3
+listeners=PLAINTEXT://127.0.0.1:${PORT[i]},CONTROLLER://127.0.0.1:${CPORT[i]}
+advertised.listeners=PLAINTEXT://127.0.0.1:${PORT[i]}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$DATA_DIR
+log.dirs=$DIR/$i/data
 num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
+default.replication.factor=$replicas
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$replicas
+transaction.state.log.replication.factor=$replicas
+transaction.state.log.min.isr=$isr
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
 offsets.topic.num.partitions=12
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=12
 group.initial.rebalance.delay.ms=0
-log.retention.hours=168
 num.network.threads=2
-num.io.threads=4
-num.recovery.threads.per.data.dir=1
+num.io.threads=$((n > 1 ? 2 : 4))
 EOF
 }
 
-log_tail() {
-  log "--- last lines of $LOG_FILE (this start) ---"
-  tail -c +"$((${LOG_OFFSET:-0} + 1))" "$LOG_FILE" 2>/dev/null | tail -n 40 >&2 || true
-  if (($(stat -c %s "$OUT_FILE" 2>/dev/null || echo 0) > ${OUT_OFFSET:-0})); then
-    log "--- last lines of $OUT_FILE (this start) ---"
-    tail -c +"$((${OUT_OFFSET:-0} + 1))" "$OUT_FILE" | tail -n 20 >&2 || true
-  fi
+start_node() { # node n
+  local i=$1 n=$2 heap cds
+  heap="${BYOK_KAFKA_HEAP_OPTS:-$([[ $n == 1 ]] && echo "-Xms256m -Xmx512m" || echo "-Xms128m -Xmx384m")}"
+  # Class-data sharing: node 1 records the classes it loaded at its first graceful stop; later starts map them.
+  local archive="$KAFKA_HOME/kafka-cds-$(stat -L -c '%i-%Y' "$(command -v "$JAVA")").jsa"
+  if [[ -s "$archive" ]]; then cds="-XX:SharedArchiveFile=$archive"
+  elif [[ $i == 1 ]]; then cds="-XX:ArchiveClassesAtExit=$archive.$$.tmp"
+  else cds=""; fi
+  # shellcheck disable=SC2086
+  (only_env JAVA_HOME && exec setsid "$JAVA" $heap -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+    $cds -Xlog:cds=off,cds+dynamic=off -Djava.awt.headless=true \
+    "-Dlog4j.configuration=file:$HERE/log4j.properties" "-Dbyok.kafka.log=$DIR/$i/server.log" \
+    "-Dkafka.logs.dir=$DIR/$i" ${BYOK_KAFKA_JVM_OPTS:-} \
+    -cp "$LIBS/*" kafka.Kafka "$DIR/$i/server.properties" >>"$DIR/$i/jvm.out" 2>&1 </dev/null) &
+  echo $! >"$DIR/$i.pid"
 }
 
-write_env() {
-  local tmp="$ENV_FILE.tmp.$$"
-  {
-    echo "BYOK_KAFKA_BOOTSTRAP=127.0.0.1:$PORT"
-    echo "BYOK_KAFKA_PORT=$PORT"
-  } >"$tmp"
-  mv "$tmp" "$ENV_FILE"
-}
-
-# ---------------------------------------------------------------------------------------------
 cmd_start() {
-  local t0 pid
+  local n="${BYOK_KAFKA_BROKERS:-1}" t0 i voters="" bootstrap="" pids=()
+  [[ "${1:-}" == --brokers ]] && n="$2"
+  [[ "$n" =~ ^[1-9]$ ]] || die "--brokers wants 1 to 9, got '$n'"
   t0="$(now)"
-  mkdir -p "$RUN_DIR"
-  if pid="$(running_pid)"; then
-    read -r PORT CPORT <"$PORTS_FILE"
-    write_env
-    log "already running (pid $pid) at 127.0.0.1:$PORT"
-    return 0
-  fi
   cmd_fetch
   command -v "$JAVA" >/dev/null || die "java not found (apt-get install -y openjdk-17-jre-headless)"
-  choose_ports
-  write_props
-
-  if [[ ! -f "$DATA_DIR/meta.properties" ]]; then
-    local cluster_id
-    # A Kafka Uuid is 16 random bytes, base64url without padding (what `StorageTool random-uuid`
-    # prints); made here to save a JVM start.
-    # Like Kafka's Uuid.randomUuid: never starting with '-', which the tool would read as an option.
-    cluster_id="$(python3 -c '
-import base64, os
-while True:
-    candidate = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
-    if not candidate.startswith("-"):
-        print(candidate)
-        break
-')"
-    log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
-    mkdir -p "$DATA_DIR"
-    "$JAVA" -Xmx256m -Dlog4j.configuration="file:$HERE/tools-log4j.properties" -cp "$LIBS/*" \
-      kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$PROPS" >>"$OUT_FILE" 2>&1 ||
-      { tail -n 20 "$OUT_FILE" >&2; die "storage format failed"; }
+  mkdir -p "$DIR"
+  if [[ -f "$DIR/nodes" && "$(cat "$DIR/nodes")" != "$n" ]]; then
+    [[ -z "$(all_nodes)" ]] || cmd_stop
+    log "the data is a $(cat "$DIR/nodes")-node cluster's: starting a new $n-node one"
+    rm -rf "$DIR"/[0-9]* && mkdir -p "$DIR"
   fi
-
-  # Class-data sharing: the first run records the classes it loaded into an archive when it exits
-  # (graceful stop), later starts map it and come up about a second sooner. The archive is keyed
-  # by the java binary; a stale or broken one only makes the JVM warn and start without it.
-  local cds_opts java_key
-  java_key="$(stat -L -c '%i-%Y' "$(command -v "$JAVA")" 2>/dev/null || echo x)"
-  CDS_ARCHIVE="$KAFKA_HOME/kafka-cds-$java_key.jsa"
-  if [[ -s "$CDS_ARCHIVE" ]]; then
-    cds_opts="-XX:SharedArchiveFile=$CDS_ARCHIVE -Xlog:cds=off,cds+dynamic=off"
-  else
-    cds_opts="-XX:ArchiveClassesAtExit=$RUN_DIR/kafka-cds.jsa.tmp -Xlog:cds=off,cds+dynamic=off"
-    echo "$CDS_ARCHIVE" >"$RUN_DIR/kafka-cds.target"
-  fi
-
-  LOG_OFFSET=0 OUT_OFFSET=0
-  [[ -f "$OUT_FILE" ]] && OUT_OFFSET="$(stat -c %s "$OUT_FILE")"
-  [[ -f "$LOG_FILE" ]] && LOG_OFFSET="$(stat -c %s "$LOG_FILE")"
-  log "starting broker on 127.0.0.1:$PORT (controller 127.0.0.1:$CPORT), log $LOG_FILE"
-  # setsid: own session, so a Ctrl-C in the calling terminal does not reach the broker.
-  # shellcheck disable=SC2086
-  setsid "$JAVA" $HEAP_OPTS \
-    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError \
-    -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$HERE/log4j.properties" \
-    -Dbyok.kafka.log="$LOG_FILE" -Dkafka.logs.dir="$RUN_DIR" \
-    $cds_opts ${BYOK_KAFKA_JVM_OPTS:-} \
-    -cp "$LIBS/*" kafka.Kafka "$PROPS" >>"$OUT_FILE" 2>&1 </dev/null &
-  pid=$!
-  echo "$pid" >"$PID_FILE"
-
-  # Ready = the broker logged "Kafka Server started" in this run AND answers a Metadata request
-  # listing itself as a live broker (kafka_admin.py wait).
-  local deadline=$((SECONDS + START_TIMEOUT)) size
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log_tail
-      rm -f "$PID_FILE"
-      die "broker exited during start-up"
+  echo "$n" >"$DIR/nodes"
+  choose_ports "$n"
+  for ((i = 1; i <= n; i++)); do voters+="${voters:+,}$i@127.0.0.1:${CPORT[i]}"; done
+  for ((i = 1; i <= n; i++)); do bootstrap+="${bootstrap:+,}127.0.0.1:${PORT[i]}"; done
+  local cluster_id
+  # A Kafka Uuid: 16 bytes base64url; the zero first byte keeps it from starting with '-' (read as an option).
+  cluster_id="$(cat "$DIR/cluster.id" 2>/dev/null ||
+    python3 -c 'import base64, os; print(base64.urlsafe_b64encode(bytes(1) + os.urandom(15)).decode().rstrip("="))')"
+  echo "$cluster_id" >"$DIR/cluster.id"
+  for ((i = 1; i <= n; i++)); do
+    if node_pid "$i" >/dev/null; then pids+=("$(cat "$DIR/$i.pid")"); continue; fi
+    write_props "$i" "$n" "$voters"
+    if [[ ! -f "$DIR/$i/data/meta.properties" ]]; then
+      "$JAVA" "${TOOL_OPTS[@]}" kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
+        -c "$DIR/$i/server.properties" >>"$DIR/$i/jvm.out" 2>&1 || { tail "$DIR/$i/jvm.out" >&2; die "format failed"; }
     fi
-    size="$(stat -c %s "$LOG_FILE" 2>/dev/null || echo 0)"
-    ((size < LOG_OFFSET)) && LOG_OFFSET=0 # rolled over
-    if tail -c +"$((LOG_OFFSET + 1))" "$LOG_FILE" 2>/dev/null | grep -q "Kafka Server started" &&
-      python3 "$HERE/kafka_admin.py" wait "127.0.0.1:$PORT" --timeout 1 2>/dev/null; then
-      break
-    fi
-    if ((SECONDS >= deadline)); then
-      log_tail
-      die "broker not ready after ${START_TIMEOUT}s (still running as pid $pid; 'kafka.sh stop' to end it)"
-    fi
-    sleep 0.2
+    start_node "$i" "$n"
+    pids+=("$(cat "$DIR/$i.pid")")
+    log "node $i starting on 127.0.0.1:${PORT[i]} (controller ${CPORT[i]}), log $DIR/$i/server.log"
   done
-  write_env
-  log "ready at 127.0.0.1:$PORT in $(elapsed "$t0") (pid $pid); env: $ENV_FILE"
+  BYOK_KAFKA_BOOTSTRAP="$bootstrap" "$PY" "$HERE/topics.py" wait --brokers "$n" \
+    --timeout "${BYOK_KAFKA_START_TIMEOUT:-120}" "${pids[@]/#/--pid=}" ||
+    { tail -n 30 "$DIR"/*/server.log >&2; die "the cluster did not come up ('kafka.sh stop' ends what started)"; }
+  write_env "$ENV_FILE" "BYOK_KAFKA_BOOTSTRAP=$bootstrap" "BYOK_KAFKA_PORT=${PORT[1]}" "BYOK_KAFKA_BROKERS=$n"
+  log "$n node(s) ready at $bootstrap in $(elapsed "$t0")"
+}
+
+stop_node() {
+  local pid
+  pid="$(node_pid "$1")" && stop_pid "kafka node $1" "$pid" "${BYOK_KAFKA_STOP_TIMEOUT:-30}"
+  rm -f "$DIR/$1.pid"
 }
 
 cmd_stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE" "$ENV_FILE"
-    log "not running"
-    return 0
-  fi
-  local t0
-  t0="$(now)"
-  log "stopping broker (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "no exit after ${STOP_TIMEOUT}s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
-  rm -f "$PID_FILE" "$ENV_FILE"
-  if [[ -s "$RUN_DIR/kafka-cds.jsa.tmp" && -f "$RUN_DIR/kafka-cds.target" ]]; then
-    mv -f "$RUN_DIR/kafka-cds.jsa.tmp" "$(cat "$RUN_DIR/kafka-cds.target")" 2>/dev/null || true
-  fi
-  rm -f "$RUN_DIR/kafka-cds.jsa.tmp" "$RUN_DIR/kafka-cds.target"
-  log "stopped in $(elapsed "$t0")"
+  local i tmp
+  for i in $(all_nodes); do stop_node "$i" & done
+  wait
+  for tmp in "$KAFKA_HOME"/kafka-cds-*.jsa.*.tmp; do [[ -s $tmp ]] && mv -f "$tmp" "${tmp%.*.tmp}"; done
+  rm -f "$ENV_FILE" "$KAFKA_HOME"/kafka-cds-*.jsa.*.tmp
+  log "stopped"
 }
 
 cmd_status() {
-  local pid
-  if pid="$(running_pid)"; then
-    read -r PORT CPORT <"$PORTS_FILE"
-    if python3 "$HERE/kafka_admin.py" wait "127.0.0.1:$PORT" --timeout 2 2>/dev/null; then
-      echo "kafka: running (pid $pid), ready at 127.0.0.1:$PORT"
-    else
-      echo "kafka: running (pid $pid) at 127.0.0.1:$PORT but not answering"
-    fi
-    return 0
-  fi
-  echo "kafka: not running"
-  return 3
+  local i pid rc=3
+  for i in $(all_nodes); do
+    if pid="$(node_pid "$i")"; then echo "kafka node $i: running (pid $pid)"; rc=0; else echo "kafka node $i: stopped"; fi
+  done
+  [[ $rc == 0 ]] && echo "kafka: $(env_value "$ENV_FILE" BYOK_KAFKA_BOOTSTRAP)" || echo "kafka: not running"
+  return $rc
 }
 
-bootstrap() {
-  [[ -f "$ENV_FILE" ]] || die "not running (no $ENV_FILE): run '$0 start' first"
-  sed -n 's/^BYOK_KAFKA_BOOTSTRAP=//p' "$ENV_FILE"
-}
-
-cmd_tool() {
-  (($# >= 1)) || die "usage: $0 tool MAIN_CLASS [ARGS...]"
-  libs_complete || cmd_fetch
-  exec "$JAVA" -Xmx256m -Dlog4j.configuration="file:$HERE/tools-log4j.properties" -cp "$LIBS/*" "$@"
-}
-
-cmd_create_topics() {
-  local bs t0
-  bs="$(bootstrap)"
-  t0="$(now)"
-  log "creating topics from $TOPICS_FILE on $bs"
-  if [[ "${BYOK_KAFKA_ADMIN:-python}" == "jvm" ]]; then
-    local name partitions retention cleanup rest args
-    while read -r name partitions retention cleanup rest; do
-      [[ -z "$name" || "$name" == \#* ]] && continue
-      args=(--config "retention.ms=$retention" --config "cleanup.policy=$cleanup")
-      for kv in $rest; do [[ "$kv" == \#* ]] && break; args+=(--config "$kv"); done
-      "$JAVA" -Xmx256m -Dlog4j.configuration="file:$HERE/tools-log4j.properties" -cp "$LIBS/*" \
-        org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --create --if-not-exists \
-        --topic "$name" --partitions "$partitions" --replication-factor 1 "${args[@]}"
-    done <"$TOPICS_FILE"
-  else
-    python3 "$HERE/kafka_admin.py" create-topics "$bs" "$TOPICS_FILE" --timeout 60
-  fi
-  log "topics done in $(elapsed "$t0")"
-}
-
-cmd_list_topics() {
-  python3 "$HERE/kafka_admin.py" list "$(bootstrap)"
-}
-
-cmd_reset() {
-  cmd_stop
-  log "deleting $DATA_DIR"
-  rm -rf "$DATA_DIR"
-}
+topics() { need_venv; BYOK_KAFKA_BOOTSTRAP="$(env_value "$ENV_FILE" BYOK_KAFKA_BOOTSTRAP)" "$PY" "$HERE/topics.py" "$@"; }
 
 case "${1:-}" in
-  fetch) cmd_fetch; log "jars in $LIBS" ;;
-  start) cmd_start ;;
+  fetch) cmd_fetch ;;
+  start) need_venv; cmd_start "${@:2}" ;;
   stop) cmd_stop ;;
-  restart) cmd_stop; cmd_start ;;
+  stop-node) stop_node "$2" ;;
   status) cmd_status ;;
-  create-topics) cmd_create_topics ;;
-  list-topics) cmd_list_topics ;;
-  tool) shift; cmd_tool "$@" ;;
-  reset) cmd_reset ;;
-  *)
-    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-    exit 2
-    ;;
+  create-topics) topics create ;;
+  list-topics) topics list ;;
+  tool) cmd_fetch; exec "$JAVA" "${TOOL_OPTS[@]}" "${@:2}" ;;
+  reset) cmd_stop; rm -rf "$DIR" ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -2,10 +2,9 @@
 # `make bench`: every benchmark under bench/ (bench/<area>/bench_*.py), each printing its figures,
 # against the real stack (started here, and stopped afterwards, unless it was already running).
 set -uo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+LOG_TAG=bench
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$REPO"
-export BYOK_RUN_DIR="${BYOK_RUN_DIR:-$REPO/.run}"
 started_here=0
 if [[ ! -f "$BYOK_RUN_DIR/stack.env" ]]; then
   started_here=1
@@ -14,7 +13,7 @@ fi
 rc=0
 for bench in bench/*/bench_*.py; do
   echo "=== $bench"
-  "$REPO/.venv/bin/python" "$bench" || { echo "!!! $bench failed"; rc=1; }
+  "$PY" "$bench" || { echo "!!! $bench failed"; rc=1; }
 done
 [[ $started_here == 1 ]] && infra/local/stack.sh down
 exit $rc

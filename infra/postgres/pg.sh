@@ -14,10 +14,10 @@
 # BYOK_POSTGRES_START_TIMEOUT / BYOK_POSTGRES_STOP_TIMEOUT (s, default 60 / 30).
 # As root the server runs as the `postgres` system user (initdb and postgres refuse root).
 set -euo pipefail
+LOG_TAG=postgres
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-RUN_DIR="${BYOK_RUN_DIR:-$REPO/.run}"
+RUN_DIR="$BYOK_RUN_DIR"
 DB_NAME=byok_ledger
 DB_USER=byok
 DB_PASSWORD=byok
@@ -28,10 +28,6 @@ PORT_FILE="$RUN_DIR/postgres.port"
 START_TIMEOUT="${BYOK_POSTGRES_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${BYOK_POSTGRES_STOP_TIMEOUT:-30}"
 
-log() { printf '[postgres] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}s')" "$1" "$(now)"; }
 is_root() { [[ "$(id -u)" == 0 ]]; }
 
 find_pg_bin() {
@@ -117,9 +113,6 @@ prepare_dirs() {
   touch "$LOG_FILE"
 }
 
-# shellcheck source=../local/ports.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../local/ports.sh"
-
 choose_port() {
   local prev=""
   [[ -f "$PORT_FILE" ]] && prev="$(cat "$PORT_FILE")"
@@ -134,23 +127,11 @@ choose_port() {
   echo "$PORT" >"$PORT_FILE"
 }
 
-running_pid() { # postmaster pid when our cluster runs
-  local pid
-  [[ -f "$DATA_DIR/postmaster.pid" ]] || return 1
-  pid="$(head -n 1 "$DATA_DIR/postmaster.pid" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$DATA_DIR" || return 1
-  echo "$pid"
-}
+postmaster_pid() { running_pid "$DATA_DIR/postmaster.pid" "$DATA_DIR"; } # its first line is the pid
 
-write_env() {
-  local tmp="$ENV_FILE.tmp.$$"
-  {
-    echo "BYOK_DATABASE_URL=postgresql+psycopg://$DB_USER:$DB_PASSWORD@127.0.0.1:$PORT/$DB_NAME"
-    echo "BYOK_POSTGRES_PORT=$PORT"
-    echo "BYOK_POSTGRES_DSN=postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PORT/$DB_NAME"
-  } >"$tmp"
-  mv "$tmp" "$ENV_FILE"
+write_pg_env() {
+  write_env "$ENV_FILE" "BYOK_DATABASE_URL=postgresql+psycopg://$DB_USER:$DB_PASSWORD@127.0.0.1:$PORT/$DB_NAME" \
+    "BYOK_POSTGRES_PORT=$PORT" "BYOK_POSTGRES_DSN=postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PORT/$DB_NAME"
 }
 
 log_tail() {
@@ -185,10 +166,10 @@ cmd_start() {
   mkdir -p "$RUN_DIR"
   ensure_os_user
   resolve_dirs
-  if pid="$(running_pid)"; then
+  if pid="$(postmaster_pid)"; then
     PORT="$(sed -n 4p "$DATA_DIR/postmaster.pid")"
     create_db_and_role
-    write_env
+    write_pg_env
     log "already running (pid $pid) at 127.0.0.1:$PORT"
     return 0
   fi
@@ -217,8 +198,8 @@ EOF
   # pg_ctl -w polls postmaster.pid until the server accepts connections (or exits: it notices).
   # The server log is the inherited stdout/stderr, opened here (not by the postgres user, who may
   # not be able to reach the run dir); pg_ctl puts the server in its own session.
-  if ! as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -w -t "$START_TIMEOUT" -s \
-      -o "-p $PORT -k $SOCK_DIR -c listen_addresses=127.0.0.1" start >>"$LOG_FILE" 2>&1; then
+  if ! (only_env && as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -w -t "$START_TIMEOUT" -s \
+      -o "-p $PORT -k $SOCK_DIR -c listen_addresses=127.0.0.1" start >>"$LOG_FILE" 2>&1); then
     log_tail
     die "server did not start within ${START_TIMEOUT}s"
   fi
@@ -231,15 +212,15 @@ EOF
     sleep 0.1
   done
   create_db_and_role
-  write_env
-  log "ready at 127.0.0.1:$PORT in $(elapsed "$t0") (pid $(running_pid || echo ?)); env: $ENV_FILE"
+  write_pg_env
+  log "ready at 127.0.0.1:$PORT in $(elapsed "$t0") (pid $(postmaster_pid || echo ?)); env: $ENV_FILE"
 }
 
 cmd_stop() {
   PG_BIN="$(find_pg_bin)" || { log "not installed, nothing to stop"; return 0; }
   resolve_dirs
   local pid t0
-  if ! pid="$(running_pid)"; then
+  if ! pid="$(postmaster_pid)"; then
     rm -f "$ENV_FILE"
     log "not running"
     return 0
@@ -259,7 +240,7 @@ cmd_status() {
   PG_BIN="$(find_pg_bin)" || { echo "postgres: not installed"; return 3; }
   resolve_dirs
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(postmaster_pid)"; then
     PORT="$(sed -n 4p "$DATA_DIR/postmaster.pid")"
     if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
       echo "postgres: running (pid $pid), ready at 127.0.0.1:$PORT"
@@ -275,7 +256,7 @@ cmd_status() {
 cmd_psql() {
   PG_BIN="$(find_pg_bin)" || die "not installed"
   resolve_dirs
-  running_pid >/dev/null || die "not running: run '$0 start' first"
+  postmaster_pid >/dev/null || die "not running: run '$0 start' first"
   PORT="$(sed -n 4p "$DATA_DIR/postmaster.pid")"
   if is_root; then
     cd / && exec runuser -u "$PG_OS_USER" -- "$PG_BIN/psql" -X -h "$SOCK_DIR" -p "$PORT" -U postgres "$@"

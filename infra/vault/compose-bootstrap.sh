@@ -1,12 +1,11 @@
 #!/bin/sh
 # Vault bootstrap for docker-compose (runs in the hashicorp/vault image, vault CLI only).
-# Same layout as vault.sh bootstrap: KV v2 at byok/, Transit at byok-transit/, one policy per service,
+# Same layout as vault.sh bootstrap: KV v2 at byok/, one policy per service,
 # and one token per service with a fixed id that the compose file hands to that service.
 set -eu
 export VAULT_ADDR="${VAULT_ADDR:-http://vault:8200}" VAULT_TOKEN="${VAULT_TOKEN:-byok-dev-root}"
 until vault status >/dev/null 2>&1; do sleep 1; done
 vault secrets list | grep -q '^byok/' || vault secrets enable -path=byok -version=2 kv
-vault secrets list | grep -q '^byok-transit/' || vault secrets enable -path=byok-transit transit
 for service in keyvault inference billing; do
   vault policy write "$service" "/policies/$service.hcl"
   vault token lookup "byok-$service-compose-token" >/dev/null 2>&1 ||

@@ -25,9 +25,7 @@ class FakeKeyStore:
     def put(self, scope: Scope, tenant_id: str, user_id: str | None, provider: str, api_key: str) -> None:
         self.keys[(scope, tenant_id, user_id if scope == "user" else None, provider)] = api_key
 
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         self.reads += 1
         if self.down:
             raise KeyStoreUnavailable("down")

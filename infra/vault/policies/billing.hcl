@@ -3,6 +3,3 @@
 path "byok/*" {
   capabilities = ["deny"]
 }
-path "byok-transit/*" {
-  capabilities = ["deny"]
-}

@@ -1,5 +1,5 @@
 # Policy "byok-inference" — the inference service only reads keys it needs to
-# call providers and to unseal sealed payloads. No writes, no deletes, no transit.
+# call providers and to unseal sealed payloads. No writes, no deletes.
 # Paths are the KV v2 API paths of mount "byok" (see keyvault.hcl for the layout).
 
 path "byok/data/tenants/*" {

@@ -41,17 +41,3 @@ path "byok/data/sealing/public/*" {
 path "byok/metadata/sealing/*" {
   capabilities = ["create", "read", "update", "list"]
 }
-
-# Transit mount "byok-transit": keyvault-* keys only (e.g. for an outbox).
-# "create" on encrypt allows the first encrypt to create the key (upsert).
-path "byok-transit/encrypt/keyvault-*" {
-  capabilities = ["create", "update"]
-}
-path "byok-transit/decrypt/keyvault-*" {
-  capabilities = ["update"]
-}
-# "read" only returns key metadata (never key material) and lets the service
-# check whether a key exists before creating it.
-path "byok-transit/keys/keyvault-*" {
-  capabilities = ["create", "update", "read"]
-}

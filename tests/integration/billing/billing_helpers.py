@@ -27,7 +27,7 @@ class TopicTail:
             partitions = self.consumer.partitions_for_topic(self.topic) or set()
             if partitions:
                 break
-            await self.consumer._client.force_metadata_update()  # noqa: SLF001
+            await self.consumer._client.force_metadata_update()
             await asyncio.sleep(0.1)
         assert partitions, f"topic {self.topic} not found"
         tps = [TopicPartition(self.topic, p) for p in partitions]

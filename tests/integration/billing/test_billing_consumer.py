@@ -16,21 +16,13 @@ D = Decimal
 
 
 @pytest.mark.parametrize("pipeline", [False, True], ids=["serial", "pipeline"])
-async def test_charges_dlq_and_redelivery(
-    db_url: str, kafka_bootstrap: str, unique_id: str, pipeline: bool
-) -> None:
+async def test_charges_dlq_and_redelivery(db_url: str, kafka_bootstrap: str, unique_id: str, pipeline: bool) -> None:
     t = "t-" + unique_id
-    settings = settings_for(
-        db_url, kafka_bootstrap, "byok-billing-test-" + unique_id, billing_pipeline=pipeline
-    )
+    settings = settings_for(db_url, kafka_bootstrap, "byok-billing-test-" + unique_id, billing_pipeline=pipeline)
     events = [
         usage(f"{t}-anthropic", t),  # byok: 0.0054 * 0.05
-        usage(
-            f"{t}-openai", t, provider="openai", model="gpt-4.1", key_source="system", byok=False
-        ),  # 0.0033*1.2
-        usage(
-            f"{t}-gemini", t, provider="gemini", model="gemini-2.5-flash", key_source="org"
-        ),  # 0.00084*0.05
+        usage(f"{t}-openai", t, provider="openai", model="gpt-4.1", key_source="system", byok=False),  # 0.0033*1.2
+        usage(f"{t}-gemini", t, provider="gemini", model="gemini-2.5-flash", key_source="org"),  # 0.00084*0.05
         usage(
             f"{t}-or",
             t,
@@ -131,9 +123,7 @@ async def test_a_crash_between_db_commit_and_offset_commit_charges_nothing_twice
     assert (count, unpublished) == (3, 0)
 
 
-async def test_budget_alerts_reach_kafka_once_per_threshold(
-    db_url: str, kafka_bootstrap: str, unique_id: str
-) -> None:
+async def test_budget_alerts_reach_kafka_once_per_threshold(db_url: str, kafka_bootstrap: str, unique_id: str) -> None:
     t = "t-" + unique_id
     settings = settings_for(db_url, kafka_bootstrap, "byok-billing-test-" + unique_id)
     from byok_billing.main import make_ledger

@@ -122,7 +122,7 @@ async def start_group_at(bootstrap: str, group: str, first: dict[int, int]) -> N
         for _ in range(50):
             if partitions:
                 break
-            await c._client.force_metadata_update()  # noqa: SLF001
+            await c._client.force_metadata_update()
             partitions = c.partitions_for_topic(topics.USAGE_EVENTS)
         assert partitions, "byok.usage.events has no partitions"
         tps = [TopicPartition(topics.USAGE_EVENTS, p) for p in sorted(partitions)]
@@ -139,7 +139,7 @@ class Consumer:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.log = log
         self.handle = log.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [str(PYTHON), "-m", "byok_billing"],
             cwd=REPO,
             env=env,

@@ -125,9 +125,7 @@ def _report_fixture(ledger: SqlLedger, t: str) -> None:
     ledger.record_batch_sync(priced(*events), NOW)
 
 
-def test_report_totals_match_hand_computation(
-    ledger: SqlLedger, db_url: str, capsys: pytest.CaptureFixture
-) -> None:
+def test_report_totals_match_hand_computation(ledger: SqlLedger, db_url: str, capsys: pytest.CaptureFixture) -> None:
     t = tenant()
     _report_fixture(ledger, t)
     start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
@@ -231,10 +229,7 @@ def test_reconcile_finds_no_difference_then_the_tampered_charge(
 
 def test_budget_cli_sets_and_shows(ledger: SqlLedger, db_url: str, capsys: pytest.CaptureFixture) -> None:
     t = tenant()
-    assert (
-        cli(["--database-url", db_url, "budget", "set", "--tenant", t, "--soft", "50", "--hard", "100.25"])
-        == 0
-    )
+    assert cli(["--database-url", db_url, "budget", "set", "--tenant", t, "--soft", "50", "--hard", "100.25"]) == 0
     capsys.readouterr()
     assert cli(["--database-url", db_url, "budget", "show", "--tenant", t, "--period", "2026-11"]) == 0
     view = json.loads(capsys.readouterr().out)

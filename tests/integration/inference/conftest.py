@@ -14,9 +14,7 @@ from inference_itest_support import RUN, TopicWatch
 
 @pytest.fixture(scope="session")
 def vault_root(stack_env: dict[str, str]) -> VaultClient:
-    return VaultClient(
-        VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_ROOT_TOKEN"])
-    )
+    return VaultClient(VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_ROOT_TOKEN"]))
 
 
 @pytest.fixture(scope="session")
@@ -36,17 +34,13 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 @pytest.fixture
 async def responses(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(
-        kafka_bootstrap, "byok.prompt.responses", lambda k: bool(k and RUN.encode() in k)
-    ).start()
+    watch = await TopicWatch(kafka_bootstrap, "byok.prompt.responses", lambda k: bool(k and RUN.encode() in k)).start()
     yield watch
     await watch.stop()
 
 
 @pytest.fixture
 async def usages(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(
-        kafka_bootstrap, "byok.usage.events", lambda k: bool(k and RUN.encode() in k)
-    ).start()
+    watch = await TopicWatch(kafka_bootstrap, "byok.usage.events", lambda k: bool(k and RUN.encode() in k)).start()
     yield watch
     await watch.stop()

@@ -49,8 +49,7 @@ class TopicWatch:
         await self._consumer.start()
         parts = [
             TopicPartition(self.topic, p)
-            for p in (await self._consumer._client.fetch_all_metadata()).partitions_for_topic(self.topic)
-            or ()
+            for p in (await self._consumer._client.fetch_all_metadata()).partitions_for_topic(self.topic) or ()
         ]
         self._consumer.assign(parts)
         await self._consumer.seek_to_end(*parts)
@@ -70,7 +69,7 @@ class TopicWatch:
     async def wait_for(
         self,
         predicate: Callable[[list[dict[str, Any]]], bool],
-        timeout: float = 30.0,  # noqa: ASYNC109
+        timeout: float = 30.0,
     ) -> None:
         deadline = time.monotonic() + timeout
         while not predicate(self.values()):
@@ -120,7 +119,7 @@ async def start_worker(settings: InferenceSettings) -> tuple[Worker, asyncio.Tas
     await worker.start()
     task = asyncio.create_task(worker.loop.run())
     await asyncio.wait_for(worker.loop.assigned.wait(), 60)
-    consumer = worker.loop._consumer  # noqa: SLF001 - test wiring: resolve "latest" before producing
+    consumer = worker.loop._consumer
     for tp in consumer.assignment():
         await consumer.position(tp)
     return worker, task
@@ -155,9 +154,7 @@ def prompt(rid: str, tenant: str, model: str, **extra: Any) -> dict[str, Any]:
         "tenant_id": tenant,
         "user_id": "u1",
         "model": model,
-        "messages": [
-            {"role": "user", "content": f"request <{rid}> in one sentence, what causes ocean tides?"}
-        ],
+        "messages": [{"role": "user", "content": f"request <{rid}> in one sentence, what causes ocean tides?"}],
         **extra,
     }
 
@@ -194,9 +191,7 @@ async def run_matrix_phase(
             put_key(vault, user_key_path(tenant, "u1", provider), key)
         elif source == "org":
             put_key(vault, org_key_path(tenant, provider), key)
-        cases.append(
-            (mode, source, provider, tenant, rid, key, prompt(rid, tenant, MODELS[provider][0], **extra))
-        )
+        cases.append((mode, source, provider, tenant, rid, key, prompt(rid, tenant, MODELS[provider][0], **extra)))
     own = None
     if worker is None:
         own = await start_worker(worker_settings(stack_env, fake, f"itest-{RUN}-none", system_keys))
@@ -233,9 +228,7 @@ async def run_matrix_phase(
         assert final["key_source"] == expected_source, case
         assert final["route"] == ("openrouter" if routed else "direct"), case
         assert final["provider"] == ("openrouter" if routed else provider), case
-        assert calls[0].model == final["model"] == (MODELS[provider][1] if routed else MODELS[provider][0]), (
-            case
-        )
+        assert calls[0].model == final["model"] == (MODELS[provider][1] if routed else MODELS[provider][0]), case
         [u] = usage
         assert u["event_id"] == usage_event_id(rid) and u["byok"] == (expected_source != "system"), case
         assert (u["provider"], u["model"], u["route"], u["key_source"]) == (

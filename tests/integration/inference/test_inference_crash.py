@@ -34,10 +34,7 @@ async def park_group_at_end(bootstrap: str, group: str) -> None:
     try:
         parts = [
             TopicPartition("byok.prompt.requests", p)
-            for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic(
-                "byok.prompt.requests"
-            )
-            or ()
+            for p in (await consumer._client.fetch_all_metadata()).partitions_for_topic("byok.prompt.requests") or ()
         ]
         ends = await consumer.end_offsets(parts)
         consumer.assign(parts)
@@ -46,9 +43,7 @@ async def park_group_at_end(bootstrap: str, group: str) -> None:
         await consumer.stop()
 
 
-def spawn(
-    stack_env: dict[str, str], fake: RunningFakeProviders, group: str, port: int
-) -> subprocess.Popen[bytes]:
+def spawn(stack_env: dict[str, str], fake: RunningFakeProviders, group: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         **fake.env,
@@ -61,15 +56,15 @@ def spawn(
         "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": "600",
         "BYOK_LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "byok_inference"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(Path(tempfile.gettempdir()) / f"byok-inference-crash-{group}.log", "ab"),  # noqa: SIM115
+        stderr=open(Path(tempfile.gettempdir()) / f"byok-inference-crash-{group}.log", "ab"),
     )
 
 
-async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:  # noqa: ASYNC109
+async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
@@ -86,9 +81,7 @@ async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: flo
 
 @pytest.fixture
 async def all_usages(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(
-        kafka_bootstrap, "byok.usage.events", lambda k: k == f"crash{RUN}".encode()
-    ).start()
+    watch = await TopicWatch(kafka_bootstrap, "byok.usage.events", lambda k: k == f"crash{RUN}".encode()).start()
     yield watch
     await watch.stop()
 
@@ -112,7 +105,7 @@ async def test_kill_9_with_hundreds_in_flight_loses_nothing(
         await send(producer, [prompt(rid, f"crash{RUN}", MODEL, byok_mode="disabled") for rid in rids])
         deadline = time.monotonic() + 30
         book = fake_providers.server.book
-        while len(book.find(contains=f"{RUN}-crash-")) < 200 and time.monotonic() < deadline:  # noqa: ASYNC110
+        while len(book.find(contains=f"{RUN}-crash-")) < 200 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         in_flight_at_kill = len(fake_providers.server.book.find(contains=f"{RUN}-crash-")) - sum(
             1 for rid in rids if finals(responses, rid)

@@ -56,9 +56,7 @@ async def test_key_store_unreachable_fails_without_fallback(
     worker, task = await start_worker(settings)
     try:
         rids = [f"{RUN}-vaultdown-{mode}" for mode in ("disabled", "prefer")]
-        await send(
-            producer, [prompt(rid, f"vd{RUN}", "gpt-4.1", byok_mode=rid.rsplit("-", 1)[1]) for rid in rids]
-        )
+        await send(producer, [prompt(rid, f"vd{RUN}", "gpt-4.1", byok_mode=rid.rsplit("-", 1)[1]) for rid in rids])
         await responses.wait_for(lambda _: all(finals(responses, rid) for rid in rids), 60)
     finally:
         await stop_worker(worker, task)

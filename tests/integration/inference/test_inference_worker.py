@@ -93,9 +93,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
             producer,
             [prompt(rid + "g", tenant, "gemini-2.5-flash"), prompt(rid + "a", tenant, "claude-sonnet-4-5")],
         )
-        await responses.wait_for(
-            lambda _: bool(finals(responses, rid + "g") and finals(responses, rid + "a"))
-        )
+        await responses.wait_for(lambda _: bool(finals(responses, rid + "g") and finals(responses, rid + "a")))
         await keys_watch.wait_for(lambda v: len(v) == 2)
         for suffix, provider in (("g", "gemini"), ("a", "anthropic")):
             [final] = finals(responses, rid + suffix)
@@ -189,8 +187,7 @@ async def test_garbage_goes_to_the_dlq(
             (
                 f"{marker}-huge",
                 json.dumps(
-                    prompt(f"{RUN}-huge", "t", "gpt-4.1")
-                    | {"messages": [{"role": "user", "content": "x" * 600_000}]}
+                    prompt(f"{RUN}-huge", "t", "gpt-4.1") | {"messages": [{"role": "user", "content": "x" * 600_000}]}
                 ).encode(),
             ),
         ]
@@ -293,9 +290,7 @@ async def test_key_event_drops_the_cached_key_within_a_second(
         await send(producer, [prompt(rid + "1", tenant, "gpt-4.1")])
         await responses.wait_for(lambda _: bool(finals(responses, rid + "1")))
         put_key(vault_root, path, f"new-{RUN}")
-        event = KeyEvent(
-            event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai"
-        )
+        event = KeyEvent(event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai")
         await (await producer.send("byok.keys.events", event.to_bytes(), key=tenant.encode()))
         await asyncio.sleep(1.0)
         await send(producer, [prompt(rid + "2", tenant, "gpt-4.1")])

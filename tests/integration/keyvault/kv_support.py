@@ -33,9 +33,7 @@ def bearer(sub: str, tenant: str, role: str = "member") -> dict[str, str]:
     return {"authorization": "Bearer " + token(sub, tenant, role)}
 
 
-def settings_for(
-    stack_env: dict[str, str], tmp_dir: str, group: str, **overrides: object
-) -> KeyvaultSettings:
+def settings_for(stack_env: dict[str, str], tmp_dir: str, group: str, **overrides: object) -> KeyvaultSettings:
     return KeyvaultSettings(
         keyvault_host="127.0.0.1",
         keyvault_port=0,
@@ -45,9 +43,7 @@ def settings_for(
         keyvault_outbox_retry_seconds=0.2,
         keyvault_sealing_cache_seconds=0,
         kafka=KafkaSettings(bootstrap=stack_env["BYOK_KAFKA_BOOTSTRAP"], client_id=f"kv-test-{group}"),
-        vault=VaultSettings(
-            addr=stack_env["BYOK_VAULT_ADDR"], token=SecretStr(stack_env["BYOK_VAULT_TOKEN_KEYVAULT"])
-        ),
+        vault=VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=SecretStr(stack_env["BYOK_VAULT_TOKEN_KEYVAULT"])),
         **overrides,
     )
 
@@ -116,7 +112,7 @@ class KafkaTail:
 
     async def _partitions(self, topic: str) -> set[int]:
         assert self.consumer is not None
-        await self.consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public refresh
+        await self.consumer._client.force_metadata_update()
         return self.consumer.partitions_for_topic(topic) or set()
 
     async def read_all(self) -> list:
@@ -168,7 +164,7 @@ class RawLogCapture(logging.Handler):
             return
         try:
             text = record.getMessage()
-        except Exception:  # noqa: BLE001
+        except Exception:
             text = str(record.msg)
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)

@@ -41,9 +41,7 @@ async def test_events_survive_a_kafka_outage(stack_env, tmp_path, unique_id):
                 h = bearer("u1", tenant)
                 for _ in range(2):
                     key = "sk-ant-api03-" + secrets.token_urlsafe(72)
-                    r = await c.post(
-                        "/api/user-api-keys", json={"keyType": "anthropic", "apiKey": key}, headers=h
-                    )
+                    r = await c.post("/api/user-api-keys", json={"keyType": "anthropic", "apiKey": key}, headers=h)
                     assert r.status_code in (200, 201)
                 assert (await c.delete("/api/user-api-keys/anthropic", headers=h)).status_code == 204
                 await asyncio.sleep(0.5)

@@ -62,9 +62,7 @@ async def test_crud_rotation_versions_and_delete_really_destroys(kv, vault_root,
             "active",
             fingerprint(first),
         )
-        r = await c.post(
-            API, json={"keyType": "anthropic", "apiKey": second, "scope": "user"}, headers=headers
-        )
+        r = await c.post(API, json={"keyType": "anthropic", "apiKey": second, "scope": "user"}, headers=headers)
         assert r.status_code == 200 and r.json()["version"] == 2
         assert r.json()["createdAt"] == created["createdAt"] and r.json()["updatedAt"] >= created["updatedAt"]
         assert vault_read(vault_root, path)["data"]["api_key"] == second
@@ -102,9 +100,7 @@ async def test_isolation_matrix(kv, vault_root, unique_id):
         fingerprints: dict[tuple[str, str], str] = {}
         for tenant, user, role in callers:  # everyone has a user key; admins put an org key
             key = openai_key()
-            r = await c.post(
-                API, json={"keyType": "openai", "apiKey": key}, headers=bearer(user, tenant, role)
-            )
+            r = await c.post(API, json={"keyType": "openai", "apiKey": key}, headers=bearer(user, tenant, role))
             assert r.status_code == 201
             fingerprints[(tenant, user)] = r.json()["fingerprint"]
             if role == "admin":
@@ -298,14 +294,10 @@ async def test_event_stream_matches_api_calls_one_for_one(kv, stack_env, unique_
                 event=("key.deleted", "org", None, "openai", 1, fp(org)),
             )
             await call("GET", API, member, status=200)
-        events = await tail.wait_for(
-            lambda v: v.get("tenant_id") == tenant, count=len(expected) + 1, within=5
-        )
+        events = await tail.wait_for(lambda v: v.get("tenant_id") == tenant, count=len(expected) + 1, within=5)
     finally:
         await tail.stop()
-    got = [
-        (e["type"], e["scope"], e["user_id"], e["provider"], e["version"], e["fingerprint"]) for e in events
-    ]
+    got = [(e["type"], e["scope"], e["user_id"], e["provider"], e["version"], e["fingerprint"]) for e in events]
     assert got == expected
     assert len({e["event_id"] for e in events}) == len(events)
     assert all(KeyEvent.model_validate(e).schema_ == "byok.key.event/v1" for e in events)
@@ -331,19 +323,13 @@ async def test_canary_key_appears_nowhere_but_vault(kv, stack_env, vault_root, u
                 responses.append(f"{r.status_code} {dict(r.headers)} {r.text}")
                 return r
 
-            assert (
-                await call("POST", API, json={"keyType": "anthropic", "apiKey": canary})
-            ).status_code == 201
+            assert (await call("POST", API, json={"keyType": "anthropic", "apiKey": canary})).status_code == 201
             in_vault = vault_read(vault_root, user_key_path(tenant, "u1", "anthropic"))
             assert in_vault["data"]["api_key"] == canary  # planted: Vault holds it
             await call("POST", API, json={"keyType": "openai", "apiKey": canary})  # wrong provider
             await call("POST", API, json={"keyType": "gemini", "apiKey": canary + " x"})
-            await call(
-                "POST", API, content=f'{{"keyType": "anthropic", "apiKey": "{canary}"'.encode()
-            )  # bad JSON
-            await call(
-                "POST", API, content=json.dumps({"keyType": "anthropic", "apiKey": canary, "p": "x" * 70_000})
-            )
+            await call("POST", API, content=f'{{"keyType": "anthropic", "apiKey": "{canary}"'.encode())  # bad JSON
+            await call("POST", API, content=json.dumps({"keyType": "anthropic", "apiKey": canary, "p": "x" * 70_000}))
             await call("POST", API, json={"keyType": "anthropic", "apiKey": canary, "scope": "org"})  # 403
             await call("POST", API, json={"keyType": "anthropic", "apiKey": canary2})
             await call("GET", API)
@@ -424,9 +410,7 @@ async def test_sealing_round_trip_tamper_binding_and_rotation(kv, inference_vaul
         with pytest.raises(SealedKeyInvalid):
             await worker.open(tampered, tenant_id=tenant, request_id=request_id)
         with pytest.raises(SealedKeyInvalid):
-            await worker.open(
-                sealed.replace(first.kid, "sk-no-such-kid"), tenant_id=tenant, request_id=request_id
-            )
+            await worker.open(sealed.replace(first.kid, "sk-no-such-kid"), tenant_id=tenant, request_id=request_id)
 
         # rotation: a new current key; the envelope sealed before it is still in flight and still opens
         rotated = await SealingKeyStore(keyvault_vault).rotate()

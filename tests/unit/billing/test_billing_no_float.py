@@ -97,8 +97,7 @@ def test_the_money_path_runs_with_float_operations_trapped(tmp_path: Path) -> No
             )
         ]
         priced = [
-            (e, price_event(e, pricer, markup=Decimal("0.2"), byok_fee=Decimal("0.05"), billed_at=now))
-            for e in events
+            (e, price_event(e, pricer, markup=Decimal("0.2"), byok_fee=Decimal("0.05"), billed_at=now)) for e in events
         ]
         batch = ledger.record_batch_sync(priced, now)
         assert len(batch.new_charges) == 6 and batch.alerts
@@ -109,17 +108,13 @@ def test_the_money_path_runs_with_float_operations_trapped(tmp_path: Path) -> No
             assert type(alert.spent) is Decimal and type(alert.budget) is Decimal
             json.loads(alert.to_bytes())
         rows, total = aggregate(
-            ledger.iter_report_rows(
-                "t1", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
-            ),
+            ledger.iter_report_rows("t1", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
             parse_group_by("provider,key_source"),
         )
         render(rows, total, parse_group_by("provider,key_source"), "json")
         assert reconcile(ledger.iter_usage_and_charges("t1", None, None), book).differences == []
         with engine.connect() as conn:  # SQLite keeps money as text, never REAL
-            kinds = conn.execute(
-                text("SELECT DISTINCT typeof(provider_cost), typeof(charge) FROM charges")
-            ).all()
+            kinds = conn.execute(text("SELECT DISTINCT typeof(provider_cost), typeof(charge) FROM charges")).all()
             assert kinds == [("text", "text")]
             assert conn.execute(text("SELECT DISTINCT typeof(amount) FROM spend")).all() == [("text",)]
         engine.dispose()

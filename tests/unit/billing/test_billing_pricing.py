@@ -16,9 +16,7 @@ NOV = datetime(2026, 11, 27, 15, 0, 1, tzinfo=UTC)
 D = Decimal
 
 
-def price(
-    provider: str, model: str, tokens: Tokens, at: datetime = NOV, overrides: OverrideBook | None = None
-):
+def price(provider: str, model: str, tokens: Tokens, at: datetime = NOV, overrides: OverrideBook | None = None):
     return Pricer(overrides or OverrideBook([])).price(provider, model, at, tokens)
 
 
@@ -191,9 +189,7 @@ def test_fast_path_equals_genai_prices_calc_price() -> None:
         cache_read = rng.randint(0, total)
         cache_write = rng.randint(0, total - cache_read)
         tokens = Tokens(total, rng.randint(0, 50_000), cache_read, cache_write)
-        at = datetime(
-            rng.choice([2025, 2026]), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), tzinfo=UTC
-        )
+        at = datetime(rng.choice([2025, 2026]), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), tzinfo=UTC)
         fast = pricer.price(provider, model, at, tokens)
         slow = independent_cost(book, provider, model, at, tokens)
         assert (fast.provider_cost, fast.priced) == (slow.provider_cost, slow.priced), (

@@ -18,6 +18,6 @@ async def test_partition_of_matches_the_default_partitioner(monkeypatch) -> None
             key = f"tenant-{i}-é".encode()
             record = OutRecord("byok.billing.charges", key, b"{}")
             expected = DefaultPartitioner()(key, partitions, partitions)
-            assert publisher._partition_of(record, partitions) == expected  # noqa: SLF001
-            assert publisher._partition_of(record, partitions) == expected  # noqa: SLF001 - memoised
-    assert len(publisher._key_hashes) <= 50  # noqa: SLF001
+            assert publisher._partition_of(record, partitions) == expected
+            assert publisher._partition_of(record, partitions) == expected
+    assert len(publisher._key_hashes) <= 50

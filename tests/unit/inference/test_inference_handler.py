@@ -19,9 +19,7 @@ MODELS = {
 SOURCES = ["request", "user", "org", "system", "none"]
 
 
-def request(
-    h: Harness, model: str, mode: ByokMode = ByokMode.PREFER, rid: str = "r1", **kw: object
-) -> PromptRequest:
+def request(h: Harness, model: str, mode: ByokMode = ByokMode.PREFER, rid: str = "r1", **kw: object) -> PromptRequest:
     return PromptRequest(
         request_id=rid,
         tenant_id="t1",

@@ -65,6 +65,4 @@ def test_only_system_keys_in_disabled_mode() -> None:
 
 
 def test_openrouter_model_has_one_provider() -> None:
-    assert list(key_slots(ByokMode.PREFER, Provider.OPENROUTER)) == [
-        KeySlot(s, Provider.OPENROUTER) for s in KeySource
-    ]
+    assert list(key_slots(ByokMode.PREFER, Provider.OPENROUTER)) == [KeySlot(s, Provider.OPENROUTER) for s in KeySource]

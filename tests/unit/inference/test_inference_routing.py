@@ -24,9 +24,7 @@ def test_route_model(model: str, provider: Provider, sent: str) -> None:
     assert route_model(model) == (provider, sent)
 
 
-@pytest.mark.parametrize(
-    "model", ["llama-3", "mistral-large", "openai/", "gpt4", "o2-mini", "Claude-3", "x/claude-3"]
-)
+@pytest.mark.parametrize("model", ["llama-3", "mistral-large", "openai/", "gpt4", "o2-mini", "Claude-3", "x/claude-3"])
 def test_unknown_models(model: str) -> None:
     with pytest.raises(UnknownModel):
         route_model(model)

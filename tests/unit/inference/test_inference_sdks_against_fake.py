@@ -112,9 +112,7 @@ async def test_faults(
     kind: FailureKind,
     status: int | None,
 ) -> None:
-    fake.server.book.rules.append(
-        Rule(action=action, api_key="bad", retry_after=1.5 if action == "429" else None)
-    )
+    fake.server.book.rules.append(Rule(action=action, api_key="bad", retry_after=1.5 if action == "429" else None))
     with pytest.raises(ProviderFailure) as caught:
         await gateway.complete(call(provider, "bad"))
     assert caught.value.kind is kind
@@ -145,9 +143,7 @@ async def test_latency_rule(fake: RunningFakeProviders, gateway: SdkGateway) -> 
 
 
 @pytest.mark.parametrize("provider", [Provider.OPENAI, Provider.ANTHROPIC])
-async def test_shared_post_options_carry_each_calls_own_body_and_key(
-    gateway: SdkGateway, provider: Provider
-) -> None:
+async def test_shared_post_options_carry_each_calls_own_body_and_key(gateway: SdkGateway, provider: Provider) -> None:
     """The non-streaming path reuses one options template per path (sdk_post.py): concurrent calls with
     different prompts and keys must each send their own body and key."""
     import asyncio
@@ -163,6 +159,4 @@ async def test_shared_post_options_carry_each_calls_own_body_and_key(
         for i in range(20)
     ]
     results = await asyncio.gather(*(gateway.complete(c) for c in calls))
-    assert [r.text for r in results] == [
-        f"fake {provider.value} reply to: prompt number {i}" for i in range(20)
-    ]
+    assert [r.text for r in results] == [f"fake {provider.value} reply to: prompt number {i}" for i in range(20)]

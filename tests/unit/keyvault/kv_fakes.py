@@ -34,9 +34,7 @@ class FakeKeyStore:
         current = secret.versions[-1]
         version = len(secret.versions)
         status = KeyStatus.INVALID if secret.invalid_version == version else KeyStatus.ACTIVE
-        return KeyMetadata(
-            ref, current["fingerprint"], version, current["created_at"], current["written"], status
-        )
+        return KeyMetadata(ref, current["fingerprint"], version, current["created_at"], current["written"], status)
 
     async def list(self, tenant_id: str, scope: Scope, user_id: str | None) -> list[KeyMetadata]:
         found = []

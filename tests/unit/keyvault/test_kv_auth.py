@@ -35,11 +35,8 @@ def test_valid_token():
         "Bearer " + make_token(tenant=".."),
         "Bearer " + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member"}, SECRET, algorithm="HS256"),
         "Bearer "
-        + jwt.encode(
-            {"sub": "u1", "role": "member", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
-        ),
-        "Bearer "
-        + jwt.encode({"sub": 5, "tenant": "t1", "role": "member", "exp": int(time.time()) + 60}, SECRET),
+        + jwt.encode({"sub": "u1", "role": "member", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": 5, "tenant": "t1", "role": "member", "exp": int(time.time()) + 60}, SECRET),
         "Bearer "
         + jwt.encode(
             {"sub": "u1", "tenant": "t1", "role": "member", "exp": int(time.time()) + 60},

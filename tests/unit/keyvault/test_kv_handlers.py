@@ -29,9 +29,7 @@ EVE = Principal("alice", "evil", Role.ADMIN)  # same user id, another tenant
 async def test_store_then_rotate_emits_stored_then_rotated(deps, publisher, store):
     meta, created = await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, ANTHROPIC_KEY, deps)
     assert created and meta.version == 1 and meta.status is KeyStatus.ACTIVE
-    meta2, created2 = await store_key(
-        ALICE, Provider.ANTHROPIC, Scope.USER, " " + ANTHROPIC_KEY[:-1] + "Q", deps
-    )
+    meta2, created2 = await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, " " + ANTHROPIC_KEY[:-1] + "Q", deps)
     assert not created2 and meta2.version == 2
     assert meta2.created_at == meta.created_at and meta2.updated_at >= meta.updated_at
     assert [(e.type, e.version) for e in publisher.events] == [("key.stored", 1), ("key.rotated", 2)]
@@ -63,12 +61,8 @@ async def test_list_is_scoped_to_caller(deps):
     await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, ANTHROPIC_KEY, deps)
     await store_key(ADMIN, Provider.OPENAI, Scope.ORG, OPENAI_KEY, deps)
     await store_key(EVE, Provider.OPENAI, Scope.USER, OPENAI_KEY, deps)
-    assert [(m.ref.scope, m.ref.provider) for m in await list_keys(ALICE, deps)] == [
-        (Scope.USER, Provider.ANTHROPIC)
-    ]
-    assert [(m.ref.scope, m.ref.provider) for m in await list_keys(ADMIN, deps)] == [
-        (Scope.ORG, Provider.OPENAI)
-    ]
+    assert [(m.ref.scope, m.ref.provider) for m in await list_keys(ALICE, deps)] == [(Scope.USER, Provider.ANTHROPIC)]
+    assert [(m.ref.scope, m.ref.provider) for m in await list_keys(ADMIN, deps)] == [(Scope.ORG, Provider.OPENAI)]
     eve = await list_keys(EVE, deps)
     assert [(m.ref.tenant_id, m.ref.scope) for m in eve] == [("evil", Scope.USER)]
 

@@ -39,9 +39,7 @@ def auth(sub="alice", tenant="acme", role="member"):
 
 
 async def test_crud_round_trip(client, publisher):
-    r = await client.post(
-        "/api/user-api-keys", json={"keyType": "anthropic", "apiKey": ANTHROPIC_KEY}, headers=auth()
-    )
+    r = await client.post("/api/user-api-keys", json={"keyType": "anthropic", "apiKey": ANTHROPIC_KEY}, headers=auth())
     assert r.status_code == 201, r.text
     body = r.json()
     assert set(body) == {"keyType", "scope", "fingerprint", "version", "createdAt", "updatedAt", "status"}
@@ -105,9 +103,7 @@ async def test_bad_bodies(client, store, body, status, code):
 
 
 async def test_malformed_json_and_non_objects(client):
-    r = await client.post(
-        "/api/user-api-keys", content=b'{"keyType": "anthropic", "apiKey": "sk-ant-', headers=auth()
-    )
+    r = await client.post("/api/user-api-keys", content=b'{"keyType": "anthropic", "apiKey": "sk-ant-', headers=auth())
     assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_json")
     assert "sk-ant-" not in r.text
     r = await client.post("/api/user-api-keys", content=b"\xff\xfe", headers=auth())
@@ -167,9 +163,7 @@ async def test_health_and_metrics(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     await client.get("/api/user-api-keys", headers=auth())
     metrics = (await client.get("/metrics")).text
-    assert (
-        'byok_keyvault_http_requests_total{method="GET",route="/api/user-api-keys",status="200"}' in metrics
-    )
+    assert 'byok_keyvault_http_requests_total{method="GET",route="/api/user-api-keys",status="200"}' in metrics
 
 
 async def test_live_validation_rejection_is_422(client, validator):
@@ -184,12 +178,8 @@ async def test_live_validation_rejection_is_422(client, validator):
 
 async def test_request_logs_carry_no_key(client, caplog):
     with caplog.at_level(logging.DEBUG):
-        await client.post(
-            "/api/user-api-keys", json={"keyType": "anthropic", "apiKey": ANTHROPIC_KEY}, headers=auth()
-        )
-        await client.post(
-            "/api/user-api-keys", json={"keyType": "openai", "apiKey": ANTHROPIC_KEY}, headers=auth()
-        )
+        await client.post("/api/user-api-keys", json={"keyType": "anthropic", "apiKey": ANTHROPIC_KEY}, headers=auth())
+        await client.post("/api/user-api-keys", json={"keyType": "openai", "apiKey": ANTHROPIC_KEY}, headers=auth())
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "key.stored anthropic" in text
     assert ANTHROPIC_KEY not in text and ANTHROPIC_KEY[10:30] not in text
@@ -199,9 +189,7 @@ async def test_key_store_down_is_503_and_the_event_stays_for_the_relay(client, s
     from byok_keyvault.ports import KeyStoreUnavailable
 
     store.fail_next_put = KeyStoreUnavailable("key store unavailable")
-    r = await client.post(
-        "/api/user-api-keys", json={"keyType": "anthropic", "apiKey": ANTHROPIC_KEY}, headers=auth()
-    )
+    r = await client.post("/api/user-api-keys", json={"keyType": "anthropic", "apiKey": ANTHROPIC_KEY}, headers=auth())
     assert (r.status_code, r.json()["error"]["code"]) == (503, "key_store_unavailable")
     assert ANTHROPIC_KEY not in r.text
     assert [row.state for row in outbox_storage.rows()] == ["prepared"]  # resolved against Vault later

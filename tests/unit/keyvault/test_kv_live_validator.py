@@ -54,7 +54,7 @@ async def fake_provider():
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+    port = site._server.sockets[0].getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     endpoints = ProviderEndpoints(
         anthropic_base_url=base + "/anthropic",

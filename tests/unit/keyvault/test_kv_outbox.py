@@ -67,9 +67,7 @@ async def test_outbox_survives_a_restart(deps, publisher, outbox_storage, store,
     assert publisher.events[0].type == "key.stored"
 
 
-async def test_ambiguous_vault_failure_is_resolved_against_vault(
-    deps, publisher, outbox, outbox_storage, store
-):
+async def test_ambiguous_vault_failure_is_resolved_against_vault(deps, publisher, outbox, outbox_storage, store):
     store.fail_next_put = VaultUnavailable("timeout")
     try:
         await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, ANTHROPIC_KEY, deps)

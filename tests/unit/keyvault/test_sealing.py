@@ -24,9 +24,7 @@ def pair():
 
 
 def _open(sealed: str, pairs, tenant: str = "acme", request: str = "req-1") -> str:
-    return open_sealed(
-        sealed, private_keys={p.kid: p.private_key for p in pairs}, tenant_id=tenant, request_id=request
-    )
+    return open_sealed(sealed, private_keys={p.kid: p.private_key for p in pairs}, tenant_id=tenant, request_id=request)
 
 
 def test_round_trip_and_kid_in_envelope(pair):

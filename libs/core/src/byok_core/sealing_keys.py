@@ -93,13 +93,9 @@ class SealingKeyStore:
             {"kid": pair.kid, "alg": ALGORITHM, "private_key": _b64(pair.private_key), "created_at": now},
             cas=0,
         )
-        self._vault.kv_write(
-            sealing_public_path(pair.kid), {**pair.public.to_json(), "created_at": now}, cas=0
-        )
+        self._vault.kv_write(sealing_public_path(pair.kid), {**pair.public.to_json(), "created_at": now}, cas=0)
         try:
-            self._vault.kv_write(
-                SEALING_CURRENT_PATH, {"kid": pair.kid, "format": VERSION}, cas=pointer_version
-            )
+            self._vault.kv_write(SEALING_CURRENT_PATH, {"kid": pair.kid, "format": VERSION}, cas=pointer_version)
         except hvac.exceptions.InvalidRequest:
             # another instance moved the pointer first: its key is current; ours stays valid but unused
             pass

@@ -35,7 +35,6 @@ class VaultSettings(BaseSettings):
     secret_id: SecretStr | None = None
     approle_mount: str = "approle"
     kv_mount: str = "byok"
-    transit_mount: str = "byok-transit"
     cacert: str | None = None
     timeout_seconds: float = 5.0
 

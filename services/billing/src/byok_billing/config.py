@@ -30,9 +30,7 @@ class BillingSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
-    database_url: str = Field(
-        default_factory=_default_database_url, description="SQLAlchemy URL of the ledger"
-    )
+    database_url: str = Field(default_factory=_default_database_url, description="SQLAlchemy URL of the ledger")
     billing_markup: Decimal = Field(Decimal("0.2"), description="Markup on system-key usage")
     billing_byok_fee: Decimal = Field(Decimal("0.05"), description="Fee rate on user-side-key usage")
     billing_price_overrides: Path | None = Field(

@@ -99,15 +99,12 @@ class PreparedBatch:
     now: datetime
 
 
-def prepare_usage_batch(
-    records: list[InRecord], deps: BillingDeps, now: datetime | None = None
-) -> PreparedBatch:
+def prepare_usage_batch(records: list[InRecord], deps: BillingDeps, now: datetime | None = None) -> PreparedBatch:
     """Validate and price: no I/O, so the consumer can do it while the previous batch is being recorded."""
     now = now or utc_now()
     events, dead, duplicates = decode(records)
     priced = [
-        (e, price_event(e, deps.pricer, markup=deps.markup, byok_fee=deps.byok_fee, billed_at=now))
-        for e in events
+        (e, price_event(e, deps.pricer, markup=deps.markup, byok_fee=deps.byok_fee, billed_at=now)) for e in events
     ]
     return PreparedBatch(len(records), priced, dead, duplicates, now)
 
@@ -153,9 +150,7 @@ async def finish_usage_batch(prepared: PreparedBatch, deps: BillingDeps) -> Batc
     )
 
 
-async def handle_usage_batch(
-    records: list[InRecord], deps: BillingDeps, now: datetime | None = None
-) -> BatchOutcome:
+async def handle_usage_batch(records: list[InRecord], deps: BillingDeps, now: datetime | None = None) -> BatchOutcome:
     """prepare + finish: validate, price, record, publish."""
     return await finish_usage_batch(prepare_usage_batch(records, deps, now), deps)
 

@@ -51,9 +51,7 @@ class BillingApp:
         await asyncio.to_thread(upgrade, self.ledger.engine)
         ops = None
         if self.settings.billing_metrics_port:
-            ops = OpsServer(
-                self.settings.observability.metrics_host, self.settings.billing_metrics_port, self.healthy
-            )
+            ops = OpsServer(self.settings.observability.metrics_host, self.settings.billing_metrics_port, self.healthy)
             await ops.start()
         await self.publisher.start()
         await self.consumer.start()

@@ -39,9 +39,7 @@ class RecordedBatch:
 
 
 class Ledger(Protocol):
-    async def record_batch(
-        self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime
-    ) -> RecordedBatch:
+    async def record_batch(self, priced: list[tuple[UsageEvent, ChargeRecord]], received_at: datetime) -> RecordedBatch:
         """In ONE transaction: store the usage events and charges whose event_id is new (others are
         no-ops), add them to the tenants' spend, and keep the budget alerts crossed for the first time."""
         ...

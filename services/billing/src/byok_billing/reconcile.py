@@ -37,24 +37,18 @@ class ReconcileResult:
     def render(self, fmt: str) -> str:
         if fmt == "json":
             return (
-                json.dumps(
-                    {"checked": self.checked, "differences": [asdict(d) for d in self.differences]}, indent=2
-                )
+                json.dumps({"checked": self.checked, "differences": [asdict(d) for d in self.differences]}, indent=2)
                 + "\n"
             )
         lines = [f"checked {self.checked} usage events: {len(self.differences)} differences"]
         for d in self.differences:
-            lines.append(
-                f"  {d.event_id} ({d.tenant_id}) {d.field}: stored {d.stored}, expected {d.expected}"
-            )
+            lines.append(f"  {d.event_id} ({d.tenant_id}) {d.field}: stored {d.stored}, expected {d.expected}")
         return "\n".join(lines) + "\n"
 
 
 def expected_charge(provider_cost: Decimal, key_source: str, rate: Decimal) -> Decimal:
     multiplier = _CTX.add(Decimal(1), rate) if key_source == "system" else rate
-    return _CTX.multiply(provider_cost, multiplier).quantize(
-        Decimal("1e-10"), rounding=ROUND_HALF_EVEN, context=_CTX
-    )
+    return _CTX.multiply(provider_cost, multiplier).quantize(Decimal("1e-10"), rounding=ROUND_HALF_EVEN, context=_CTX)
 
 
 def reconcile(rows: Iterable[Any], overrides: OverrideBook) -> ReconcileResult:

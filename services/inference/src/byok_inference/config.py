@@ -31,28 +31,16 @@ class InferenceSettings(BaseSettings):
     auto_offset_reset: Literal["earliest", "latest"] = Field(
         default="earliest", description="Where a new consumer group starts (earliest: nothing is skipped)"
     )
-    max_in_flight: int = Field(
-        default=512, ge=1, le=100_000, description="Requests processed at once per process"
-    )
-    metrics_port: int = Field(
-        default=9101, ge=0, le=65535, description="/healthz and /metrics port; 0 disables"
-    )
-    provider_timeout_seconds: float = Field(
-        default=60.0, gt=0, description="One provider call, streaming included"
-    )
-    retry_attempts: int = Field(
-        default=3, ge=1, le=10, description="Provider attempts per request, the first included"
-    )
+    max_in_flight: int = Field(default=512, ge=1, le=100_000, description="Requests processed at once per process")
+    metrics_port: int = Field(default=9101, ge=0, le=65535, description="/healthz and /metrics port; 0 disables")
+    provider_timeout_seconds: float = Field(default=60.0, gt=0, description="One provider call, streaming included")
+    retry_attempts: int = Field(default=3, ge=1, le=10, description="Provider attempts per request, the first included")
     retry_base_delay_seconds: float = Field(default=0.25, ge=0)
     retry_max_delay_seconds: float = Field(default=8.0, ge=0)
-    max_retry_after_seconds: float = Field(
-        default=20.0, ge=0, description="A longer retry-after fails at once"
-    )
+    max_retry_after_seconds: float = Field(default=20.0, ge=0, description="A longer retry-after fails at once")
     key_store_attempts: int = Field(default=3, ge=1, le=10)
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0)
-    max_sdk_clients: int = Field(
-        default=1024, ge=1, description="SDK clients kept (one per provider and key)"
-    )
+    max_sdk_clients: int = Field(default=1024, ge=1, description="SDK clients kept (one per provider and key)")
     default_max_tokens: int = Field(default=1024, ge=1)
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     dedupe_window_seconds: float = Field(
@@ -60,9 +48,7 @@ class InferenceSettings(BaseSettings):
         ge=0,
         description="How far back byok.prompt.responses is read at start for answered ids",
     )
-    drain_timeout_seconds: float = Field(
-        default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work"
-    )
+    drain_timeout_seconds: float = Field(default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work")
     commit_interval_seconds: float = Field(default=0.2, gt=0)
     producer_linger_ms: int = Field(default=5, ge=0)
     producer_max_batch_bytes: int = Field(

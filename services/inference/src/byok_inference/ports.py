@@ -25,9 +25,7 @@ class StoredKey:
 
 
 class KeyStore(Protocol):
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         """The usable key stored at this place, None when there is none (or it is marked invalid).
 
         Raises KeyStoreUnavailable when the store cannot answer."""

@@ -57,9 +57,7 @@ class KeyvaultSettings(BaseSettings):
     keyvault_publish_timeout_seconds: float = Field(5.0, gt=0)
     keyvault_live_validation_timeout_seconds: float = Field(5.0, gt=0)
     keyvault_consumer_group: str = Field("byok-keyvault", description="Group of the key.invalid subscriber")
-    keyvault_sealing_cache_seconds: float = Field(
-        10.0, ge=0, description="How long GET /api/sealing-key is cached"
-    )
+    keyvault_sealing_cache_seconds: float = Field(10.0, ge=0, description="How long GET /api/sealing-key is cached")
     keyvault_shutdown_grace_seconds: float = Field(10.0, ge=0)
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

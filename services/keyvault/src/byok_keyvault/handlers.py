@@ -78,9 +78,7 @@ async def store_key(
         event = _event("key.rotated" if current else "key.stored", ref, fp, expected + 1)
         deps.outbox.prepare(event)
         try:
-            meta = await deps.store.put(
-                ref, api_key, fingerprint=fp, expected_version=expected, created_at=created_at
-            )
+            meta = await deps.store.put(ref, api_key, fingerprint=fp, expected_version=expected, created_at=created_at)
         except VersionConflict:
             deps.outbox.abort(event)
             continue

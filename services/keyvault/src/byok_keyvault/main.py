@@ -51,15 +51,11 @@ class Service:
     app: FastAPI
 
 
-def bootstrap(
-    settings: KeyvaultSettings | None = None, *, publisher: EventPublisher | None = None
-) -> Service:
+def bootstrap(settings: KeyvaultSettings | None = None, *, publisher: EventPublisher | None = None) -> Service:
     """Wire everything. `publisher` replaces the Kafka publisher (tests wrap it to simulate an outage)."""
     settings = settings or KeyvaultSettings()
     vault = VaultClient(settings.vault)
-    store = VaultKeyStore(
-        vault, AsyncKV(vault, settings.vault.addr, timeout_seconds=settings.vault.timeout_seconds)
-    )
+    store = VaultKeyStore(vault, AsyncKV(vault, settings.vault.addr, timeout_seconds=settings.vault.timeout_seconds))
     sealing = SealingKeyStore(vault, public_cache_seconds=settings.keyvault_sealing_cache_seconds)
     broker = make_broker(
         settings.kafka,
@@ -79,9 +75,7 @@ def bootstrap(
         publish_timeout=settings.keyvault_publish_timeout_seconds,
         retry_seconds=settings.keyvault_outbox_retry_seconds,
     )
-    validator = SdkLiveValidator(
-        settings.providers, timeout_seconds=settings.keyvault_live_validation_timeout_seconds
-    )
+    validator = SdkLiveValidator(settings.providers, timeout_seconds=settings.keyvault_live_validation_timeout_seconds)
     deps = Deps(store=store, outbox=outbox, validator=validator)
     verifier = TokenVerifier(settings.jwt_secret(), leeway_seconds=settings.auth_jwt_leeway_seconds)
 
@@ -127,9 +121,7 @@ def bootstrap(
         max_body_bytes=settings.keyvault_max_body_bytes,
         lifespan=lifespan,
     )
-    service = Service(
-        settings, vault, store, sealing, broker, kafka_publisher, outbox_storage, outbox, deps, app
-    )
+    service = Service(settings, vault, store, sealing, broker, kafka_publisher, outbox_storage, outbox, deps, app)
     return service
 
 
@@ -157,10 +149,8 @@ async def _connect_kafka(broker: KafkaBroker, publisher: KafkaKeyEventPublisher)
             publisher.connected = True
             log.info("connected to Kafka")
             return
-        except Exception as exc:  # noqa: BLE001 - keep the HTTP API up; the outbox keeps the events
-            log.warning(
-                "Kafka not reachable (%s); retrying in %.0fs", type(exc).__name__, KAFKA_RETRY_SECONDS
-            )
+        except Exception as exc:
+            log.warning("Kafka not reachable (%s); retrying in %.0fs", type(exc).__name__, KAFKA_RETRY_SECONDS)
             with contextlib.suppress(Exception):
                 await broker.stop()
             await asyncio.sleep(KAFKA_RETRY_SECONDS)

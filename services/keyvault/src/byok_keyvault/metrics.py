@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-HTTP_REQUESTS = Counter(
-    "byok_keyvault_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("byok_keyvault_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_SECONDS = Histogram(
     "byok_keyvault_http_seconds",
     "HTTP request latency",
@@ -15,7 +13,5 @@ HTTP_SECONDS = Histogram(
 )
 KEY_CHANGES = Counter("byok_keyvault_key_changes_total", "Keys stored, rotated, deleted", ["type", "scope"])
 EVENTS_PUBLISHED = Counter("byok_keyvault_events_published_total", "Key events delivered to Kafka", ["path"])
-PUBLISH_FAILURES = Counter(
-    "byok_keyvault_publish_failures_total", "Key event deliveries that failed (retried)"
-)
+PUBLISH_FAILURES = Counter("byok_keyvault_publish_failures_total", "Key event deliveries that failed (retried)")
 OUTBOX_PENDING = Gauge("byok_keyvault_outbox_pending", "Key events waiting in the outbox", ["state"])

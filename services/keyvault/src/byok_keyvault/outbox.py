@@ -74,7 +74,7 @@ class EventOutbox:
             try:
                 await self.flush()
                 await self.resolve_prepared()
-            except Exception:  # noqa: BLE001 - the relay must survive anything; it retries
+            except Exception:
                 log.exception("outbox relay pass failed")
             self._update_gauge()
             self._wake.clear()
@@ -88,7 +88,7 @@ class EventOutbox:
         self._wake.set()
         try:
             await asyncio.wait_for(self.flush(), timeout=self._publish_timeout)
-        except (TimeoutError, Exception):  # noqa: BLE001 - what is left stays in the outbox for next start
+        except (TimeoutError, Exception):
             log.warning("outbox not empty at shutdown; it is delivered at the next start")
 
     async def flush(self) -> int:
@@ -132,7 +132,7 @@ class EventOutbox:
         with log_context(event_id=event.event_id):
             try:
                 await asyncio.wait_for(self._publisher.publish(event), timeout=self._publish_timeout)
-            except Exception as exc:  # noqa: BLE001 - any failure means: retry from the outbox
+            except Exception as exc:
                 PUBLISH_FAILURES.inc()
                 log.warning("key event not delivered yet (%s); kept in the outbox", type(exc).__name__)
                 return False

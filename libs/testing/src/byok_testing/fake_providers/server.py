@@ -294,14 +294,11 @@ class FakeProviderServer:
         frames = [
             {
                 **base,
-                "choices": [
-                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-                ],
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
             }
         ]
         frames += [
-            {**base, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
-            for c in _chunks(text)
+            {**base, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]} for c in _chunks(text)
         ]
         frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if include_usage:
@@ -348,9 +345,7 @@ class FakeProviderServer:
                         "metadata": {"service": "generativelanguage.googleapis.com"},
                     }
                 ]
-            return web.json_response(
-                {"error": err}, status=error[0], headers=self._retry_headers(retry_after)
-            )
+            return web.json_response({"error": err}, status=error[0], headers=self._retry_headers(retry_after))
         text = _reply_text("gemini", prompt)
         n = _usage_numbers(chars, text)
         usage = {
@@ -405,10 +400,7 @@ def _text_of(content: Any) -> str:
 
 def _chunks(text: str, size: int = 3) -> list[str]:
     words = text.split(" ")
-    return [
-        " ".join(words[i : i + size]) + (" " if i + size < len(words) else "")
-        for i in range(0, len(words), size)
-    ]
+    return [" ".join(words[i : i + size]) + (" " if i + size < len(words) else "") for i in range(0, len(words), size)]
 
 
 async def _sse(request: web.Request, lines: list[str]) -> web.StreamResponse:

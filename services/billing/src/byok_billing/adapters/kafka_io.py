@@ -61,7 +61,7 @@ class KafkaPublisher:
         """The default partitioner's choice (murmur2 of the key over all partitions, as the Java client),
         with the pure-Python murmur2 memoised per key: a batch has many records of the same tenant."""
         if record.key is None:
-            return self.producer._partition(record.topic, None, None, record.value, None, record.value)  # noqa: SLF001
+            return self.producer._partition(record.topic, None, None, record.value, None, record.value)
         hashed = self._key_hashes.get(record.key)
         if hashed is None:
             if len(self._key_hashes) >= MAX_CACHED_KEYS:
@@ -99,9 +99,7 @@ class UsageConsumer:
     async def stop(self) -> None:
         await self.consumer.stop()
 
-    async def poll(
-        self, timeout_ms: int, max_records: int
-    ) -> tuple[list[InRecord], dict[TopicPartition, int]]:
+    async def poll(self, timeout_ms: int, max_records: int) -> tuple[list[InRecord], dict[TopicPartition, int]]:
         """A batch of records, in partition order, and the offsets to commit once it is processed."""
         fetched = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
         records: list[InRecord] = []

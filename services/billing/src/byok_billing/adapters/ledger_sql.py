@@ -275,7 +275,7 @@ class SqlLedger:
 
         try:
             return await asyncio.to_thread(check)
-        except Exception:  # noqa: BLE001 - health is a yes/no
+        except Exception:
             return False
 
     # -- budgets (CLI) -------------------------------------------------------------------------------

@@ -67,7 +67,5 @@ def crossings(totals: dict[SpendKey, Decimal], budgets: list[Budget]) -> list[Cr
                 continue
             for threshold in THRESHOLDS:
                 if spent >= MONEY_CONTEXT.multiply(budget.amount, Decimal(threshold)):
-                    found.append(
-                        Crossing(tenant_id, period, measure, budget.kind, threshold, budget.amount, spent)
-                    )
+                    found.append(Crossing(tenant_id, period, measure, budget.kind, threshold, budget.amount, spent))
     return found

@@ -82,9 +82,7 @@ class UnitRates:
         self._classes = (_split(input), _split(cache_read), _split(cache_write), _split(output))
         self._reads_priced = cache_read is not None
         self._writes_priced = cache_write is not None
-        self._per_request = (
-            None if per_kilo_requests is None else MONEY_CONTEXT.divide(per_kilo_requests, _KCOUNT)
-        )
+        self._per_request = None if per_kilo_requests is None else MONEY_CONTEXT.divide(per_kilo_requests, _KCOUNT)
 
     def cost(self, tokens: Tokens) -> Decimal:
         ctx = MONEY_CONTEXT
@@ -128,10 +126,7 @@ def rates_from_model_price(model_price: ModelPrice) -> UnitRates:
 
 
 def model_price_of_override(item: PriceOverride) -> ModelPrice:
-    prices = {
-        key: getattr(item, key)
-        for key in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
-    }
+    prices = {key: getattr(item, key) for key in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")}
     return ModelPrice(**{k: v for k, v in prices.items() if v is not None})
 
 
@@ -199,9 +194,7 @@ class Pricer:
         found = find_genai_model(provider, model)
         if found is None:
             return None, UNPRICED_SOURCE
-        if isinstance(found.prices, list) and any(
-            isinstance(p.constraint, TimeOfDateConstraint) for p in found.prices
-        ):
+        if isinstance(found.prices, list) and any(isinstance(p.constraint, TimeOfDateConstraint) for p in found.prices):
             return None, "time-of-day"
         return _fast_or_slow(found.get_prices(occurred_at)), GENAI_PRICES_SOURCE
 

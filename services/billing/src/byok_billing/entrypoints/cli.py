@@ -67,9 +67,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the billing consumer")
     sub.add_parser("migrate", help="apply the ledger migrations")
 
-    budget = sub.add_parser("budget", help="monthly budgets").add_subparsers(
-        dest="budget_command", required=True
-    )
+    budget = sub.add_parser("budget", help="monthly budgets").add_subparsers(dest="budget_command", required=True)
     set_ = budget.add_parser("set", help="set a tenant's soft and/or hard budget on one measure")
     set_.add_argument("--tenant", required=True)
     set_.add_argument("--measure", choices=MEASURES, default="platform_charge")
@@ -126,9 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "reconcile":
             overrides = OverrideBook(load_overrides(settings.billing_price_overrides))
-            result = reconcile(
-                ledger.iter_usage_and_charges(args.tenant, _start(args.from_), _end(args.to)), overrides
-            )
+            result = reconcile(ledger.iter_usage_and_charges(args.tenant, _start(args.from_), _end(args.to)), overrides)
             sys.stdout.write(result.render(args.format))
             return 1 if result.differences else 0
     except ValueError as exc:
@@ -145,8 +141,7 @@ def _budget_view(ledger, tenant_id: str, period: str) -> dict[str, object]:  # t
         "tenant_id": tenant_id,
         "period": period,
         "budgets": [
-            {"measure": b.measure, "kind": b.kind, "amount": money_str(b.amount)}
-            for b in ledger.budgets_of(tenant_id)
+            {"measure": b.measure, "kind": b.kind, "amount": money_str(b.amount)} for b in ledger.budgets_of(tenant_id)
         ],
         "spent": {m: money_str(v) for m, v in sorted(spent.items())},
         "alerts": sorted(

@@ -95,15 +95,11 @@ class ConsumerLoop:
             await self.consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
             # A rebalance took the partitions: the new owner replays them, as no-ops.
-            log.warning(
-                "offset commit failed; records will be redelivered", extra={"error": type(exc).__name__}
-            )
+            log.warning("offset commit failed; records will be redelivered", extra={"error": type(exc).__name__})
         self.processed += prepared.received
         self._observe(outcome, time.perf_counter() - started, prepared.received)
 
-    async def _settle(
-        self, inflight: tuple[asyncio.Task[None], list[InRecord]], later: list[InRecord]
-    ) -> bool:
+    async def _settle(self, inflight: tuple[asyncio.Task[None], list[InRecord]], later: list[InRecord]) -> bool:
         """Wait for the batch in flight; on failure rewind it (and the batch polled after it) and back off."""
         task, records = inflight
         try:
@@ -133,7 +129,7 @@ class ConsumerLoop:
         for tp, offset in first.items():
             try:
                 self.consumer.consumer.seek(tp, offset)
-            except Exception:  # noqa: BLE001, S110 - a partition revoked meanwhile is replayed by its new owner
+            except Exception:  # noqa: S110 - a partition revoked meanwhile is replayed by its new owner
                 pass
 
     @staticmethod

@@ -17,9 +17,7 @@ class EnvKeyStore:
     def __init__(self, system_keys: SystemKeys) -> None:
         self._keys = {p: v.get_secret_value() for p, v in system_keys.present().items()}
 
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         if scope != "system":
             return None
         key = self._keys.get(provider.value)

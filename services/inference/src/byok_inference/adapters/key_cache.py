@@ -27,9 +27,7 @@ class CachedKeyStore:
         self._pending: dict[_Place, asyncio.Future[StoredKey | None]] = {}
         self._generation: dict[_Place, int] = {}
 
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         place = (scope, tenant_id, user_id if scope == "user" else None, provider.value)
         entry = self._entries.get(place)
         now = time.monotonic()

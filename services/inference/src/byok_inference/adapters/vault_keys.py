@@ -24,13 +24,9 @@ from ..ports import KeyStoreUnavailable, Scope, StoredKey
 class VaultKeyStore:
     def __init__(self, vault: VaultClient, system_keys: SystemKeys | None = None) -> None:
         self._vault = vault
-        self._env_system = {
-            p: v.get_secret_value() for p, v in (system_keys or SystemKeys()).present().items()
-        }
+        self._env_system = {p: v.get_secret_value() for p, v in (system_keys or SystemKeys()).present().items()}
 
-    async def get(
-        self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider
-    ) -> StoredKey | None:
+    async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         try:
             if scope == "user":
                 if not user_id:

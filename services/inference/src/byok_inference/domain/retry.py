@@ -13,9 +13,7 @@ class RetryPolicy:
     max_delay: float = 8.0
     max_retry_after: float = 20.0  # a longer retry-after is not waited for: the request fails retriable
 
-    def delay(
-        self, attempt: int, retry_after: float | None, rand: random.Random | None = None
-    ) -> float | None:
+    def delay(self, attempt: int, retry_after: float | None, rand: random.Random | None = None) -> float | None:
         """Seconds to wait before attempt `attempt + 1` (attempt counts from 1), or None: give up."""
         if attempt >= self.attempts:
             return None

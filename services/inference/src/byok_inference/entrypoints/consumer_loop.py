@@ -110,9 +110,7 @@ class ConsumerLoop:
         finally:
             self.running = False
         if self._fatal is not None:
-            raise RuntimeError(
-                "a record could not be handled; stopping without committing it"
-            ) from self._fatal
+            raise RuntimeError("a record could not be handled; stopping without committing it") from self._fatal
 
     def stop(self) -> None:
         self._stopping.set()
@@ -174,9 +172,7 @@ class ConsumerLoop:
         due = {
             tp: o
             for tp, o in self._offsets.items()
-            if (partitions is None or tp in partitions)
-            and o.committable is not None
-            and (force or o.needs_commit())
+            if (partitions is None or tp in partitions) and o.committable is not None and (force or o.needs_commit())
         }
         if not due:
             return

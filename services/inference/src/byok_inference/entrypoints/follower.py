@@ -51,7 +51,7 @@ class StateFollower:
     async def start(self) -> None:
         await self._consumer.start()
         partitions: list[TopicPartition] = []
-        cluster = await self._consumer._client.fetch_all_metadata()  # noqa: SLF001 - no public equivalent
+        cluster = await self._consumer._client.fetch_all_metadata()
         for topic in (topics.PROMPT_RESPONSES, topics.BILLING_ALERTS, topics.KEY_EVENTS):
             ids = cluster.partitions_for_topic(topic)
             if not ids:
@@ -85,9 +85,7 @@ class StateFollower:
         }
         async with self._progress:
             await asyncio.wait_for(
-                self._progress.wait_for(
-                    lambda: all(self._seen.get(tp, 0) >= end for tp, end in targets.items())
-                ),
+                self._progress.wait_for(lambda: all(self._seen.get(tp, 0) >= end for tp, end in targets.items())),
                 timeout,
             )
 
@@ -97,7 +95,7 @@ class StateFollower:
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep following; aiokafka reconnects
+            except Exception:
                 log.exception("following state topics failed; retrying")
                 await asyncio.sleep(1)
                 continue
@@ -113,7 +111,7 @@ class StateFollower:
                 for tp in list(self._seen):
                     try:
                         self._seen[tp] = max(self._seen[tp], await self._consumer.position(tp))
-                    except Exception:  # noqa: BLE001 - a partition without a position yet
+                    except Exception:
                         log.debug("no position yet", extra={"partition": tp.partition})
 
     def _apply(self, topic: str, record: object) -> None:

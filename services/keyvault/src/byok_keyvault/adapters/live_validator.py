@@ -33,9 +33,7 @@ class SdkLiveValidator:
             elif provider is Provider.OPENAI:
                 await self._openai(api_key, self._endpoints.openai_base_url, "/models")
             elif provider is Provider.OPENROUTER:
-                await self._openai(
-                    api_key, self._endpoints.openrouter_base_url or OPENROUTER_DEFAULT_BASE_URL, "/key"
-                )
+                await self._openai(api_key, self._endpoints.openrouter_base_url or OPENROUTER_DEFAULT_BASE_URL, "/key")
             else:
                 await self._gemini(api_key)
         except (KeyRejected, ValidationUnavailable):
@@ -47,7 +45,7 @@ class SdkLiveValidator:
             openai.PermissionDeniedError,
         ):
             raise KeyRejected("the provider rejected the key") from None
-        except Exception as exc:  # noqa: BLE001 - timeouts, 5xx, network: we could not tell
+        except Exception as exc:
             raise ValidationUnavailable(f"the provider could not be asked ({type(exc).__name__})") from None
 
     async def _anthropic(self, api_key: str) -> None:

@@ -57,9 +57,7 @@ class SqliteOutbox:
 
     def count(self, state: str) -> int:
         with self._lock:
-            return int(
-                self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = ?", (state,)).fetchone()[0]
-            )
+            return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = ?", (state,)).fetchone()[0])
 
     def close(self) -> None:
         with self._lock:

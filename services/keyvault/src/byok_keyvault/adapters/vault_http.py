@@ -18,9 +18,7 @@ from ..ports import VersionConflict
 
 
 class AsyncKV:
-    def __init__(
-        self, vault: VaultClient, addr: str, *, timeout_seconds: float = 5.0, pool_size: int = 64
-    ) -> None:
+    def __init__(self, vault: VaultClient, addr: str, *, timeout_seconds: float = 5.0, pool_size: int = 64) -> None:
         self._vault = vault
         self._base = addr.rstrip("/") + f"/v1/{vault.kv_mount}"
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)

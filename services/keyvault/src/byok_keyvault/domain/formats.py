@@ -56,9 +56,7 @@ def normalize_key(provider: Provider, raw: str) -> str:
         raise KeyFormatError(
             "invalid_characters", "a key contains only letters, digits, '-' and '_' (no spaces or unicode)"
         )
-    if any(key.startswith(p) for p in fmt.forbidden_prefixes) or not any(
-        key.startswith(p) for p in fmt.prefixes
-    ):
+    if any(key.startswith(p) for p in fmt.forbidden_prefixes) or not any(key.startswith(p) for p in fmt.prefixes):
         raise KeyFormatError("wrong_prefix", f"a {provider.value} key {fmt.description}")
     if len(key) < fmt.min_length:
         raise KeyFormatError("too_short", f"a {provider.value} key has at least {fmt.min_length} characters")

@@ -229,9 +229,7 @@ def create_app(
         if validate not in ("format", "live", None):
             raise ApiError(422, "invalid_request", "validate must be 'format' or 'live'", fields=["validate"])
         with _translate():
-            meta, created = await store_key(
-                principal, provider, scope, api_key, deps, live=validate == "live"
-            )
+            meta, created = await store_key(principal, provider, scope, api_key, deps, live=validate == "live")
         return JSONResponse(meta.to_api(), status_code=201 if created else 200)
 
     @app.delete("/api/user-api-keys/{key_type}")
@@ -247,9 +245,7 @@ def create_app(
         with _translate():
             public = await sealing.current_public()
             kids = await sealing.public_kids()
-        return JSONResponse(
-            {**public.to_json(), "kids": kids}, headers={"cache-control": "public, max-age=60"}
-        )
+        return JSONResponse({**public.to_json(), "kids": kids}, headers={"cache-control": "public, max-age=60"})
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -313,9 +309,7 @@ class _translate:
         if isinstance(exc, KeyRejected):
             raise ApiError(422, "invalid_key", "the provider rejected the key") from None
         if isinstance(exc, ValidationUnavailable):
-            raise ApiError(
-                502, "validation_unavailable", "the provider could not be asked; try again"
-            ) from None
+            raise ApiError(502, "validation_unavailable", "the provider could not be asked; try again") from None
         if isinstance(exc, KeyStoreUnavailable | VaultError | LookupError):
             log.error("key store failure: %s", type(exc).__name__)
             raise ApiError(503, "key_store_unavailable", "the key store is unavailable; try again") from None

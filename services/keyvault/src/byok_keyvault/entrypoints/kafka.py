@@ -53,11 +53,9 @@ def register_key_event_subscriber(
                     await handle_key_event(event, store)
                     MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "ok").inc()
                     break
-                except Exception as exc:  # noqa: BLE001 - Vault down or refusing: retry, then DLQ
+                except Exception as exc:
                     if attempt == ATTEMPTS - 1:
-                        log.error(
-                            "key.invalid not recorded after %d attempts (%s)", ATTEMPTS, type(exc).__name__
-                        )
+                        log.error("key.invalid not recorded after %d attempts (%s)", ATTEMPTS, type(exc).__name__)
                         await _dead_letter(broker, raw, body, f"key_store_unavailable: {type(exc).__name__}")
                         MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "dlq").inc()
                     else:
@@ -74,7 +72,7 @@ async def report_consumer_lag(subscriber: object, every_seconds: float = 10.0) -
         if consumer is not None:
             try:
                 await record_consumer_lag(SERVICE, consumer)
-            except Exception:  # noqa: BLE001 - metrics must never stop the service
+            except Exception:
                 log.debug("consumer lag not available yet")
         await asyncio.sleep(every_seconds if consumer is not None else 1.0)
 

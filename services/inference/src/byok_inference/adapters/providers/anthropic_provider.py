@@ -68,9 +68,7 @@ def _usage(u: Any) -> TokenUsage:
     )
 
 
-async def complete(
-    client: anthropic.AsyncAnthropic, call: ProviderCall, on_delta: DeltaSink | None
-) -> Completion:
+async def complete(client: anthropic.AsyncAnthropic, call: ProviderCall, on_delta: DeltaSink | None) -> Completion:
     try:
         if on_delta is None:
             # The SDK's lower-level post (same client, auth and errors) without typed-body transformation

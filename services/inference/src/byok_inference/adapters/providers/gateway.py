@@ -104,5 +104,5 @@ async def _close(client: Any) -> None:
             await client.aio.aclose()
         else:
             await client.close()
-    except Exception:  # noqa: BLE001 - closing is best effort
+    except Exception:
         log.debug("closing a provider client failed", exc_info=True)

@@ -28,9 +28,7 @@ def make_client(api_key: str, base_url: str | None, timeout: float) -> genai.Cli
 def _request(call: ProviderCall) -> tuple[list[types.Content], types.GenerateContentConfig]:
     system = "\n\n".join(m["content"] for m in call.messages if m["role"] == "system")
     contents = [
-        types.Content(
-            role="model" if m["role"] == "assistant" else "user", parts=[types.Part(text=m["content"])]
-        )
+        types.Content(role="model" if m["role"] == "assistant" else "user", parts=[types.Part(text=m["content"])])
         for m in call.messages
         if m["role"] != "system"
     ]
@@ -78,9 +76,7 @@ async def complete(client: genai.Client, call: ProviderCall, on_delta: DeltaSink
     usage: TokenUsage | None = None
     try:
         if on_delta is None:
-            response = await client.aio.models.generate_content(
-                model=call.model, contents=contents, config=config
-            )
+            response = await client.aio.models.generate_content(model=call.model, contents=contents, config=config)
             text, finish = _text(response)
             return Completion(text, finish, _usage(response.usage_metadata))
         parts: list[str] = []
