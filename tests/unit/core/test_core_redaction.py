@@ -80,7 +80,7 @@ def _forms(text: str) -> dict[str, str]:
         "json-u-escaped-upper": _u_escaped(text).upper().replace("\\U", "\\u"),
         "json-slash-escaped": json.dumps(text).replace("/", "\\/"),
         "base64": base64.b64encode(raw).decode(),
-        "base64-in-text": "payload=" + base64.b64encode(b"{\"k\": \"" + raw + b"\"}").decode() + " end",
+        "base64-in-text": "payload=" + base64.b64encode(b'{"k": "' + raw + b'"}').decode() + " end",
         "base64url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
         "base64-of-base64": base64.b64encode(base64.b64encode(raw)).decode(),
         "url-quoted": quote(text, safe=""),

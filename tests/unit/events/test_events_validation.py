@@ -11,14 +11,30 @@ from byok_events.validation import field_errors, loads_json, parse_timestamp
 from pydantic import ValidationError
 
 USAGE = {
-    "schema": "byok.usage/v1", "event_id": "e-1", "request_id": "r-1", "tenant_id": "acme", "user_id": "u_42",
-    "provider": "anthropic", "model": "claude-sonnet-4-5", "route": "direct", "key_source": "user", "byok": True,
-    "input_tokens": 10, "output_tokens": 5, "cache_read_tokens": 0, "cache_write_tokens": 0,
+    "schema": "byok.usage/v1",
+    "event_id": "e-1",
+    "request_id": "r-1",
+    "tenant_id": "acme",
+    "user_id": "u_42",
+    "provider": "anthropic",
+    "model": "claude-sonnet-4-5",
+    "route": "direct",
+    "key_source": "user",
+    "byok": True,
+    "input_tokens": 10,
+    "output_tokens": 5,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
     "occurred_at": "2026-11-27T15:00:01Z",
 }
 REQUEST = {
-    "schema": "byok.prompt.request/v1", "request_id": "r-1", "tenant_id": "acme", "user_id": "u_42",
-    "model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}], "created_at": "2026-11-27T15:00:00Z",
+    "schema": "byok.prompt.request/v1",
+    "request_id": "r-1",
+    "tenant_id": "acme",
+    "user_id": "u_42",
+    "model": "gpt-4.1",
+    "messages": [{"role": "user", "content": "hi"}],
+    "created_at": "2026-11-27T15:00:00Z",
 }
 
 
@@ -39,10 +55,32 @@ def test_the_valid_examples_pass() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", " acme", "acme ", "ac\x00me", "ac\nme", "a\u200bb", "a\ud800b", "a\ue000b", "a\U000e0001b", "\u0378",
-     "x" * 257],
-    ids=["empty", "leading-space", "trailing-space", "nul", "newline", "zero-width", "surrogate", "private-use",
-         "tag-char", "unassigned", "too-long"],
+    [
+        "",
+        " acme",
+        "acme ",
+        "ac\x00me",
+        "ac\nme",
+        "a\u200bb",
+        "a\ud800b",
+        "a\ue000b",
+        "a\U000e0001b",
+        "\u0378",
+        "x" * 257,
+    ],
+    ids=[
+        "empty",
+        "leading-space",
+        "trailing-space",
+        "nul",
+        "newline",
+        "zero-width",
+        "surrogate",
+        "private-use",
+        "tag-char",
+        "unassigned",
+        "too-long",
+    ],
 )
 @pytest.mark.parametrize("field", ["tenant_id", "event_id", "user_id", "request_id"])
 def test_ids_are_refused_by_the_field_name(field: str, bad: str) -> None:
@@ -164,8 +202,17 @@ def test_loads_json_refuses_what_the_contract_cannot_carry() -> None:
 
 def test_money_is_bounded() -> None:
     from byok_events import Money  # noqa: F401 - the type the charge uses
-    base = {"event_id": "a1", "tenant_id": "acme", "period": "2026-11", "kind": "soft", "measure": "provider_cost",
-            "threshold": "0.5", "budget": "100", "spent": "50.5"}
+
+    base = {
+        "event_id": "a1",
+        "tenant_id": "acme",
+        "period": "2026-11",
+        "kind": "soft",
+        "measure": "provider_cost",
+        "threshold": "0.5",
+        "budget": "100",
+        "spent": "50.5",
+    }
     assert BudgetAlert.model_validate(base).spent == __import__("decimal").Decimal("50.5")
     for bad in ("1e999999999", "0E-999999", "1" * 65, "NaN", "Infinity", 1.5, True):
         with pytest.raises(ValidationError) as exc:

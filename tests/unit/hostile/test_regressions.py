@@ -24,8 +24,12 @@ class Record:
 
 def request(**fields: object) -> dict[str, object]:
     return {
-        "schema": "byok.prompt.request/v1", "request_id": "r1", "tenant_id": "t1", "model": "gpt-4.1",
-        "messages": [{"role": "user", "content": "hi"}], **fields,
+        "schema": "byok.prompt.request/v1",
+        "request_id": "r1",
+        "tenant_id": "t1",
+        "model": "gpt-4.1",
+        "messages": [{"role": "user", "content": "hi"}],
+        **fields,
     }
 
 

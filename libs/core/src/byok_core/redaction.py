@@ -51,9 +51,7 @@ _ESCAPED = re.compile(r"\\u00([2-7][0-9a-fA-F])|\\(/)|%([2-7][0-9a-fA-F])")
 _UNESCAPE_OK = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"'}
 
 # bytes.translate tables: one maps the base64 alphabet to "a", one maps letters and digits to "a".
-_B64_TABLE = bytes(
-    0x61 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/_-") else 0x20 for i in range(256)
-)
+_B64_TABLE = bytes(0x61 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/_-") else 0x20 for i in range(256))
 _ALNUM_TABLE = bytes(0x61 if chr(i).isascii() and chr(i).isalnum() else 0x20 for i in range(256))
 _RUN32, _RUN24 = b"a" * 32, b"a" * 24
 _MAX_DEPTH = 3  # decodings nested in one another (base64 of a URL-encoded key, say)

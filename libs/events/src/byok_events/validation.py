@@ -67,6 +67,7 @@ def is_valid_id(value: object) -> TypeGuard[str]:
         return False
     return True
 
+
 _MODEL_CHARS = re.compile(r"[A-Za-z0-9._:/\-]+")
 
 
@@ -115,7 +116,7 @@ def parse_timestamp(value: object) -> datetime:
     head, dot, rest = text.partition(".")
     if dot:  # datetime takes at most microseconds
         digits = len(rest) - 6  # the offset is always 6 characters here
-        text = f"{head}.{rest[:min(digits, 6)].ljust(6, '0')}{rest[digits:]}"
+        text = f"{head}.{rest[: min(digits, 6)].ljust(6, '0')}{rest[digits:]}"
     try:
         parsed = datetime.fromisoformat(text)
     except (ValueError, OverflowError):

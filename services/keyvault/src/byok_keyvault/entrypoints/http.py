@@ -39,10 +39,8 @@ class StoreKeyBody(BaseModel):
     """The body of POST /api/user-api-keys, as documented (the route checks it field by field, so that
     each refusal keeps its own error code)."""
 
-    keyType: Literal["anthropic", "openai", "gemini", "openrouter"] = Field(  # noqa: N815 - the contract's name
-        description="The provider of the key"
-    )
-    apiKey: str = Field(min_length=1, max_length=256, description="The provider key; never echoed")  # noqa: N815
+    keyType: Literal["anthropic", "openai", "gemini", "openrouter"] = Field(description="The provider of the key")
+    apiKey: str = Field(min_length=1, max_length=256, description="The provider key; never echoed")
     scope: Literal["user", "org"] = Field("user", description="org needs the admin role")
     validate_: Literal["format", "live"] | None = Field(
         "format", alias="validate", description="live: also ask the provider whether the key works"
@@ -175,9 +173,7 @@ def create_app(
     lifespan: Any = None,
 ) -> FastAPI:
     # The OpenAPI document is served (for clients and the fuzz tests); the interactive docs pages are not.
-    app = FastAPI(
-        title="byok key-vault", docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan
-    )
+    app = FastAPI(title="byok key-vault", docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan)
 
     app.add_middleware(BodyLimit, limit=max_body_bytes)  # before anything reads the body
     app.add_middleware(RequestObserver)  # outermost: 413s are logged and counted too
