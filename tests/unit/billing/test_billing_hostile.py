@@ -58,3 +58,13 @@ async def test_regression_overflowing_timestamps_and_nesting_are_dead_letters(de
     reasons = [letter.reason for letter in letters(deps)]
     fields = ["occurred_at", "occurred_at", "input_tokens", "tenant_id", "record: Invalid JSON"]
     assert [r.startswith(f"invalid_request: {f}") for r, f in zip(reasons, fields, strict=True)] == [True] * 5
+
+
+async def test_regression_a_huge_record_gives_a_dead_letter_kafka_can_carry(deps: BillingDeps) -> None:
+    # A 900 kB record once became a dead letter larger than Kafka's 1 MB limit: never published, so its
+    # batch was retried for ever.
+    huge = json.dumps(usage("big", note="x" * 900_000, input_tokens=-1)).encode()
+    await handle_usage_batch(records(huge, usage("good")), deps, NOW)
+    [letter] = letters(deps)
+    assert len(letter.to_bytes()) < 300_000 and letter.model_extra == {"payload_truncated": True}
+    assert deps.ledger.charges.keys() == {"good"}  # type: ignore[attr-defined]

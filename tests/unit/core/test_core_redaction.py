@@ -189,3 +189,11 @@ def test_redaction_stays_fast_on_a_typical_log_line() -> None:
         redact(line)
     per_call = (time.perf_counter() - started) / runs
     assert per_call < 200e-6  # ~5 us on a quiet core; a generous bound for a busy shared machine
+
+
+def test_a_payload_cut_for_the_dead_letter_never_keeps_half_a_key() -> None:
+    key = SECRETS[0][1]
+    for at in range(990, 1001):
+        raw = b"x" * at + key.encode() + b"y" * 5000
+        kept = redact_payload(raw, max_chars=1000)[:1000]
+        assert "sk-ant" not in kept and REDACTED[: 1000 - at] in kept

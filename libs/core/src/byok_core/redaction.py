@@ -54,6 +54,7 @@ _UNESCAPE_OK = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"'}
 _B64_TABLE = bytes(0x61 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/_-") else 0x20 for i in range(256))
 _ALNUM_TABLE = bytes(0x61 if chr(i).isascii() and chr(i).isalnum() else 0x20 for i in range(256))
 _RUN32, _RUN24 = b"a" * 32, b"a" * 24
+_CUT_MARGIN = 4096  # more than any key in any of its encodings
 _MAX_DEPTH = 3  # decodings nested in one another (base64 of a URL-encoded key, say)
 
 
@@ -62,14 +63,20 @@ def redact(text: str) -> str:
     return _redact(text, depth=0)
 
 
-def redact_payload(raw: bytes) -> str:
+def redact_payload(raw: bytes, max_chars: int | None = None) -> str:
     """A dead letter's payload: UTF-8 text, or 'base64:' + base64 of bytes that are not; redacted before
-    encoding (a key in a non-UTF-8 record is ASCII, so it is found in the latin-1 reading of the bytes)."""
+    encoding (a key in a non-UTF-8 record is ASCII, so it is found in the latin-1 reading of the bytes).
+
+    With `max_chars`, only the start that the caller keeps is redacted (plus a margin, so that a key
+    across the cut is seen whole): a flood of 1 MB garbage records costs no 1 MB scans.
+    """
     try:
-        return redact(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        cleaned = redact(raw.decode("latin-1")).encode("latin-1", errors="replace")
+        window = raw if max_chars is None else raw[: max_chars + _CUT_MARGIN]
+        cleaned = redact(window.decode("latin-1")).encode("latin-1", errors="replace")
         return "base64:" + base64.b64encode(cleaned).decode()
+    return redact(text if max_chars is None else text[: max_chars + _CUT_MARGIN])
 
 
 def _redact(text: str, depth: int) -> str:

@@ -17,6 +17,9 @@ from .domain.pricing import Pricer
 from .ports import InRecord, Ledger, OutRecord, Publisher, RecordedBatch
 
 log = logging.getLogger("byok.billing")
+MAX_DLQ_PAYLOAD_CHARS = 256 * 1024
+"""A dead letter stays well under Kafka's default 1 MB record limit: a bigger one could never be published,
+and its batch would be retried for ever."""
 
 
 @dataclass
@@ -49,13 +52,16 @@ def dead_letter(record: InRecord, reason: str) -> OutRecord:
         "usage record sent to the DLQ",
         extra={"partition": record.partition, "offset": record.offset, "reason": reason},
     )
+    payload = redact_payload(record.value or b"", MAX_DLQ_PAYLOAD_CHARS)
     letter = DeadLetter(
         source_topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        reason=redact(reason),
-        payload=redact_payload(record.value or b""),
+        reason=redact(reason)[:1000],
+        payload=payload[:MAX_DLQ_PAYLOAD_CHARS],
     )
+    if len(payload) > MAX_DLQ_PAYLOAD_CHARS:
+        letter.payload_truncated = True  # type: ignore[attr-defined]  # an added field (extra allowed)
     return OutRecord(topics.DLQ, record.key, letter.to_bytes())
 
 

@@ -84,7 +84,7 @@ class PromptRecordHandler:
 
     async def _reject(self, record: Any, why: str, data: Any) -> None:
         reason = "invalid_request: " + redact(why)[:1000]
-        payload = redact_payload(record.value or b"")
+        payload = redact_payload(record.value or b"", self._limits.max_dlq_payload_chars)
         truncated = len(payload) > self._limits.max_dlq_payload_chars
         letter = DeadLetter(
             source_topic=record.topic,
