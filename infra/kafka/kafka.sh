@@ -2,8 +2,12 @@
 # Local Apache Kafka (KRaft, every node broker and controller) for byok, without Docker.
 #
 #   kafka.sh fetch                 the broker jars from Maven Central into $BYOK_CACHE_DIR (once)
-#   kafka.sh start [--brokers N]   N nodes (default $BYOK_KAFKA_BROKERS or 1; 3 for a replicated cluster),
-#                                  formatted when new; waits until all N answer; writes $BYOK_RUN_DIR/kafka.env
+#   kafka.sh start [--brokers N] [--sasl]
+#                                  N nodes (default $BYOK_KAFKA_BROKERS or 1; 3 for a replicated cluster),
+#                                  formatted when new; waits until all N answer; writes $BYOK_RUN_DIR/kafka.env.
+#                                  --sasl (or BYOK_KAFKA_SASL=1): SASL/SCRAM-SHA-512 and the StandardAuthorizer,
+#                                  one principal per service + producer, analyst, admin (super user); their
+#                                  client settings in $BYOK_RUN_DIR/clients/<name>.env (0600); ACLs of acls.txt
 #   kafka.sh stop | status | reset (stop and delete the data)
 #   kafka.sh stop-node I           stop node I alone (start brings it back)
 #   kafka.sh create-topics | list-topics   topics.py (aiokafka's admin client)
@@ -20,6 +24,8 @@ KAFKA_HOME="$BYOK_CACHE_DIR/kafka/$KAFKA_VERSION"
 LIBS="$KAFKA_HOME/libs"
 DIR="$BYOK_RUN_DIR/kafka"          # node I: $DIR/I/{data,server.properties,server.log,jvm.out}, $DIR/I.pid
 ENV_FILE="$BYOK_RUN_DIR/kafka.env"
+CLIENTS="$BYOK_RUN_DIR/clients"
+PRINCIPALS=(admin producer analyst byok-keyvault byok-inference byok-billing)
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 TOOL_OPTS=(-Xmx256m "-Dlog4j.configuration=file:$HERE/tools-log4j.properties" -cp "$LIBS/*")
 
@@ -68,11 +74,11 @@ write_props() { # node n voters
 process.roles=broker,controller
 node.id=$i
 controller.quorum.voters=$3
-listeners=PLAINTEXT://127.0.0.1:${PORT[i]},CONTROLLER://127.0.0.1:${CPORT[i]}
-advertised.listeners=PLAINTEXT://127.0.0.1:${PORT[i]}
+listeners=$LISTENER://127.0.0.1:${PORT[i]},CONTROLLER://127.0.0.1:${CPORT[i]}
+advertised.listeners=$LISTENER://127.0.0.1:${PORT[i]}
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=$LISTENER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,$LISTENER:$LISTENER
 log.dirs=$DIR/$i/data
 num.partitions=1
 default.replication.factor=$replicas
@@ -87,6 +93,43 @@ group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=$((n > 1 ? 2 : 4))
 EOF
+  [[ $LISTENER == SASL_PLAINTEXT ]] || return 0
+  # Brokers reach the controllers over the local PLAINTEXT controller listener (principal ANONYMOUS).
+  cat >>"$DIR/$i/server.properties" <<EOF
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(password admin)";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin;User:ANONYMOUS
+EOF
+}
+
+password() { sed -n "s/^$1 //p" "$DIR/credentials"; }
+
+make_credentials() { # once per cluster: a password per principal, and each principal's client settings
+  local name
+  [[ -s "$DIR/credentials" ]] || (umask 077 && for name in "${PRINCIPALS[@]}"; do
+    echo "$name $(od -An -tx1 -N18 /dev/urandom | tr -d ' \n')"; done >"$DIR/credentials")
+  for name in "${PRINCIPALS[@]}"; do
+    write_env "$CLIENTS/${name#byok-}.env" "BYOK_KAFKA_BOOTSTRAP=$1" BYOK_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT \
+      BYOK_KAFKA_SASL_MECHANISM=SCRAM-SHA-512 "BYOK_KAFKA_SASL_USERNAME=$name" "BYOK_KAFKA_SASL_PASSWORD=$(password "$name")"
+  done
+  write_env "$DIR/admin.properties" "bootstrap.servers=$1" security.protocol=SASL_PLAINTEXT sasl.mechanism=SCRAM-SHA-512 \
+    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(password admin)\";"
+}
+
+format_node() { # node cluster-id: the SCRAM users go in at format time, through an argument file (never argv)
+  local args="$DIR/$1/format.args" name
+  (umask 077 && {
+    printf '%s\n' "-Xmx256m" "-Dlog4j.configuration=file:$HERE/tools-log4j.properties" -cp "$LIBS/*" \
+      kafka.tools.StorageTool format --ignore-formatted -t "$2" -c "$DIR/$1/server.properties"
+    if [[ $LISTENER == SASL_PLAINTEXT ]]; then
+      for name in "${PRINCIPALS[@]}"; do printf '%s\n' --add-scram "SCRAM-SHA-512=[name=$name,password=$(password "$name")]"; done
+    fi
+  } >"$args")
+  "$JAVA" "@$args" >>"$DIR/$1/jvm.out" 2>&1 || { rm -f "$args"; tail "$DIR/$1/jvm.out" >&2; die "format failed"; }
+  rm -f "$args"
 }
 
 start_node() { # node n
@@ -107,22 +150,32 @@ start_node() { # node n
 }
 
 cmd_start() {
-  local n="${BYOK_KAFKA_BROKERS:-1}" t0 i voters="" bootstrap="" pids=()
-  [[ "${1:-}" == --brokers ]] && n="$2"
+  local n="${BYOK_KAFKA_BROKERS:-1}" t0 i voters="" bootstrap="" pids=() layout
+  LISTENER=PLAINTEXT
+  [[ "${BYOK_KAFKA_SASL:-0}" == 1 ]] && LISTENER=SASL_PLAINTEXT
+  while (($#)); do
+    case $1 in
+      --brokers) n="$2" && shift 2 ;;
+      --sasl) LISTENER=SASL_PLAINTEXT && shift ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
   [[ "$n" =~ ^[1-9]$ ]] || die "--brokers wants 1 to 9, got '$n'"
+  layout="$n $LISTENER"
   t0="$(now)"
   cmd_fetch
   command -v "$JAVA" >/dev/null || die "java not found (apt-get install -y openjdk-17-jre-headless)"
   mkdir -p "$DIR"
-  if [[ -f "$DIR/nodes" && "$(cat "$DIR/nodes")" != "$n" ]]; then
+  if [[ -f "$DIR/layout" && "$(cat "$DIR/layout")" != "$layout" ]]; then
     [[ -z "$(all_nodes)" ]] || cmd_stop
-    log "the data is a $(cat "$DIR/nodes")-node cluster's: starting a new $n-node one"
-    rm -rf "$DIR"/[0-9]* && mkdir -p "$DIR"
+    log "the data is a '$(cat "$DIR/layout")' cluster's: starting a new '$layout' one"
+    rm -rf "$DIR"/[0-9]* "$DIR/credentials" "$DIR/cluster.id" "$CLIENTS" && mkdir -p "$DIR"
   fi
-  echo "$n" >"$DIR/nodes"
+  echo "$layout" >"$DIR/layout"
   choose_ports "$n"
   for ((i = 1; i <= n; i++)); do voters+="${voters:+,}$i@127.0.0.1:${CPORT[i]}"; done
   for ((i = 1; i <= n; i++)); do bootstrap+="${bootstrap:+,}127.0.0.1:${PORT[i]}"; done
+  [[ $LISTENER == PLAINTEXT ]] || make_credentials "$bootstrap"
   local cluster_id
   # A Kafka Uuid: 16 bytes base64url; the zero first byte keeps it from starting with '-' (read as an option).
   cluster_id="$(cat "$DIR/cluster.id" 2>/dev/null ||
@@ -130,20 +183,16 @@ cmd_start() {
   echo "$cluster_id" >"$DIR/cluster.id"
   for ((i = 1; i <= n; i++)); do
     if node_pid "$i" >/dev/null; then pids+=("$(cat "$DIR/$i.pid")"); continue; fi
-    write_props "$i" "$n" "$voters"
-    if [[ ! -f "$DIR/$i/data/meta.properties" ]]; then
-      "$JAVA" "${TOOL_OPTS[@]}" kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
-        -c "$DIR/$i/server.properties" >>"$DIR/$i/jvm.out" 2>&1 || { tail "$DIR/$i/jvm.out" >&2; die "format failed"; }
-    fi
+    (umask 077 && write_props "$i" "$n" "$voters") # it may hold the admin password
+    [[ -f "$DIR/$i/data/meta.properties" ]] || format_node "$i" "$cluster_id"
     start_node "$i" "$n"
     pids+=("$(cat "$DIR/$i.pid")")
     log "node $i starting on 127.0.0.1:${PORT[i]} (controller ${CPORT[i]}), log $DIR/$i/server.log"
   done
-  BYOK_KAFKA_BOOTSTRAP="$bootstrap" "$PY" "$HERE/topics.py" wait --brokers "$n" \
-    --timeout "${BYOK_KAFKA_START_TIMEOUT:-120}" "${pids[@]/#/--pid=}" ||
-    { tail -n 30 "$DIR"/*/server.log >&2; die "the cluster did not come up ('kafka.sh stop' ends what started)"; }
   write_env "$ENV_FILE" "BYOK_KAFKA_BOOTSTRAP=$bootstrap" "BYOK_KAFKA_PORT=${PORT[1]}" "BYOK_KAFKA_BROKERS=$n"
-  log "$n node(s) ready at $bootstrap in $(elapsed "$t0")"
+  topics wait --brokers "$n" --timeout "${BYOK_KAFKA_START_TIMEOUT:-120}" "${pids[@]/#/--pid=}" ||
+    { tail -n 30 "$DIR"/*/server.log >&2; die "the cluster did not come up ('kafka.sh stop' ends what started)"; }
+  log "$n node(s) ready at $bootstrap ($LISTENER) in $(elapsed "$t0")"
 }
 
 stop_node() {
@@ -170,7 +219,22 @@ cmd_status() {
   return $rc
 }
 
-topics() { need_venv; BYOK_KAFKA_BOOTSTRAP="$(env_value "$ENV_FILE" BYOK_KAFKA_BOOTSTRAP)" "$PY" "$HERE/topics.py" "$@"; }
+topics() { # topics.py, as the admin principal when there is one (its password through the environment)
+  need_venv
+  (
+    export BYOK_KAFKA_BOOTSTRAP
+    BYOK_KAFKA_BOOTSTRAP="$(env_value "$ENV_FILE" BYOK_KAFKA_BOOTSTRAP)"
+    if [[ -f "$DIR/credentials" ]]; then set -a && source "$CLIENTS/admin.env" && set +a; fi
+    exec "$PY" "$HERE/topics.py" "$@"
+  )
+}
+
+create_topics() {
+  topics create
+  [[ -f "$DIR/credentials" ]] || return 0
+  "$JAVA" -Xmx256m "-Dlog4j.configuration=file:$HERE/tools-log4j.properties" -cp "$LIBS/*" \
+    "$HERE/Acls.java" "$DIR/admin.properties" "$HERE/acls.txt" | sed 's/^/[kafka] /' >&2
+}
 
 case "${1:-}" in
   fetch) cmd_fetch ;;
@@ -178,7 +242,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   stop-node) stop_node "$2" ;;
   status) cmd_status ;;
-  create-topics) topics create ;;
+  create-topics) create_topics ;;
   list-topics) topics list ;;
   tool) cmd_fetch; exec "$JAVA" "${TOOL_OPTS[@]}" "${@:2}" ;;
   reset) cmd_stop; rm -rf "$DIR" ;;

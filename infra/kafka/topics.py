@@ -41,9 +41,9 @@ async def brokers_up(client: AIOKafkaAdminClient) -> int:
     return len((await client.describe_cluster())["brokers"])
 
 
-async def wait(brokers: int, timeout: float, pids: list[int]) -> None:
+async def wait(brokers: int, seconds: float, pids: list[int]) -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # refused connections are what we wait out
-    deadline, seen = time.monotonic() + timeout, 0
+    deadline, seen = time.monotonic() + seconds, 0
     while time.monotonic() < deadline:
         for pid in pids:
             if not Path(f"/proc/{pid}").exists():
@@ -58,7 +58,7 @@ async def wait(brokers: int, timeout: float, pids: list[int]) -> None:
         finally:
             await client.close()
         await asyncio.sleep(0.2)
-    sys.exit(f"{os.environ.get('BYOK_KAFKA_BOOTSTRAP')}: {seen} of {brokers} brokers after {timeout:.0f}s")
+    sys.exit(f"{os.environ.get('BYOK_KAFKA_BOOTSTRAP')}: {seen} of {brokers} brokers after {seconds:.0f}s")
 
 
 def read_topics(path: Path, replication: int) -> list[NewTopic]:

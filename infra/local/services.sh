@@ -16,6 +16,12 @@ DEV_JWT_SECRET=byok-dev-jwt-secret-change-me-in-production
 
 stack() { env_value "$STACK_ENV" "$1"; }
 
+kafka_principal() { # service -> its own Kafka SASL settings when the stack runs in SASL mode (stack.sh up --sasl)
+  local file
+  file="$(stack BYOK_RUN_DIR)/clients/$1.env"
+  [[ ! -f $file ]] || grep '^BYOK_KAFKA_S' "$file"
+}
+
 start() { # name settings... -- command...: writes env/<name>.env (0600), starts the supervisor
   local name=$1 settings=() line
   shift
@@ -75,12 +81,16 @@ cmd_up() {
   # A Vault the stack did not bootstrap: the services use the caller's BYOK_VAULT_TOKEN (passed through).
   local keyvault_token inference_token
   keyvault_token="$(stack BYOK_VAULT_TOKEN_KEYVAULT)" inference_token="$(stack BYOK_VAULT_TOKEN_INFERENCE)"
-  start keyvault "$kafka" "$vault" ${keyvault_token:+"BYOK_VAULT_TOKEN=$keyvault_token"} \
+  local keyvault_kafka inference_kafka billing_kafka
+  mapfile -t keyvault_kafka < <(kafka_principal keyvault)
+  mapfile -t inference_kafka < <(kafka_principal inference)
+  mapfile -t billing_kafka < <(kafka_principal billing)
+  start keyvault "$kafka" "${keyvault_kafka[@]}" "$vault" ${keyvault_token:+"BYOK_VAULT_TOKEN=$keyvault_token"} \
     "BYOK_AUTH_JWT_SECRET=$jwt" "BYOK_KEYVAULT_PORT=$keyvault_port" "${providers[@]}" -- "$PY" -m byok_keyvault
   wait_http keyvault "http://127.0.0.1:$keyvault_port/healthz"
-  start inference "$kafka" "$vault" ${inference_token:+"BYOK_VAULT_TOKEN=$inference_token"} \
+  start inference "$kafka" "${inference_kafka[@]}" "$vault" ${inference_token:+"BYOK_VAULT_TOKEN=$inference_token"} \
     "BYOK_AUTH_JWT_SECRET=$jwt" "BYOK_INFERENCE_METRICS_PORT=$inference_ops" "${providers[@]}" -- "$PY" -m byok_inference
-  start billing "$kafka" "BYOK_DATABASE_URL=${BYOK_LEDGER_URL:-${BYOK_DATABASE_URL:-$(stack BYOK_DATABASE_URL)}}" \
+  start billing "$kafka" "${billing_kafka[@]}" "BYOK_DATABASE_URL=${BYOK_LEDGER_URL:-${BYOK_DATABASE_URL:-$(stack BYOK_DATABASE_URL)}}" \
     "BYOK_BILLING_METRICS_PORT=$billing_ops" -- "$PY" -m byok_billing
   wait_http inference "http://127.0.0.1:$inference_ops/healthz"
   wait_http billing "http://127.0.0.1:$billing_ops/healthz"

@@ -2,8 +2,10 @@
 # The local stack on 127.0.0.1 without Docker: Apache Kafka (KRaft, jars from Maven Central), HashiCorp Vault
 # (dev mode, built from source through the Go module proxy), PostgreSQL (Debian's). Caches in $BYOK_CACHE_DIR.
 #
-#   stack.sh up [--brokers N]   start what is needed, bootstrap Vault, create the topics, write
-#                               $BYOK_RUN_DIR/stack.env; N Kafka nodes (default $BYOK_KAFKA_BROKERS or 1)
+#   stack.sh up [--brokers N] [--sasl]
+#                               start what is needed, bootstrap Vault, create the topics, write
+#                               $BYOK_RUN_DIR/stack.env; N Kafka nodes (default $BYOK_KAFKA_BROKERS or 1);
+#                               --sasl: SASL/SCRAM + ACLs, each principal's settings in .run/clients/<name>.env
 #   stack.sh down | status
 #
 # Bring your own: when BYOK_KAFKA_BOOTSTRAP, BYOK_VAULT_ADDR or BYOK_DATABASE_URL is set, that one is not

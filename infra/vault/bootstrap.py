@@ -171,7 +171,7 @@ def smoke() -> None:
         )
         got = set(by_token.auth.token.lookup_self()["data"]["policies"]), set(login["auth"]["policies"])
         if got != (want, want):
-            sys.exit(f"{service}: token policies {sorted(got[0])}, AppRole policies {sorted(got[1])}; want {sorted(want)}")
+            sys.exit(f"{service}: token and AppRole policies {[sorted(p) for p in got]}; want {sorted(want)}")
     say(f"smoke: the token and the AppRole login of {', '.join(SERVICES)} carry exactly their policy")
 
 

@@ -22,8 +22,7 @@ import aiohttp
 import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer
-from byok_client import PromptClient, fetch_sealing_key
-from byok_core.settings import KafkaSettings
+from byok_client import ByokClient
 from byok_testing.fake_providers.client import FakeProviderControl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,9 +104,8 @@ def tenant(services: dict[str, str]) -> Tenant:
 
 @pytest.fixture
 async def client(services: dict[str, str]):
-    sealing_key = await fetch_sealing_key(services["BYOK_KEYVAULT_URL"])
-    async with PromptClient(KafkaSettings(bootstrap=services["BYOK_KAFKA_BOOTSTRAP"]), sealing_key) as prompt_client:
-        yield prompt_client
+    async with ByokClient(kafka=services["BYOK_KAFKA_BOOTSTRAP"], keyvault_url=services["BYOK_KEYVAULT_URL"]) as c:
+        yield c
 
 
 class TopicReader:

@@ -90,7 +90,7 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
     await fake.add_rules({"action": "401", "api_key": rejected_canary})
 
     ok_stored = await client.submit(tenant.prompt("gpt-4.1"))
-    ok_sealed = await client.submit(tenant.prompt("gemini-2.5-flash"), request_keys={"gemini": sealed_canary})
+    ok_sealed = await client.submit(tenant.prompt("gemini-2.5-flash"), user_api_keys={"gemini": sealed_canary})
     rejected = await client.submit(tenant.prompt("claude-sonnet-4-5"))
     sealing_key = await fetch_sealing_key(services["BYOK_KEYVAULT_URL"])
     sealed_for_another_request = seal(

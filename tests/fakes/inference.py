@@ -94,9 +94,11 @@ class FakePublisher:
     usages: list[UsageEvent] = field(default_factory=list)
     key_events: list[KeyEvent] = field(default_factory=list)
     dead_letters: list[tuple[DeadLetter, bytes | None]] = field(default_factory=list)
+    reply_partitions: list[int | None] = field(default_factory=list)
 
-    async def response(self, event: PromptResponse) -> None:
+    async def response(self, event: PromptResponse, *, partition: int | None = None) -> None:
         self.responses.append(event)
+        self.reply_partitions.append(partition)
 
     async def usage(self, event: UsageEvent) -> None:
         self.usages.append(event)

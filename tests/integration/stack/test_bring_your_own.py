@@ -42,7 +42,8 @@ def test_a_second_stack_on_the_first_ones_kafka_starts_vault_and_postgres_only(s
         assert second["BYOK_VAULT_ADDR"] != stack_env["BYOK_VAULT_ADDR"]
         assert second["BYOK_DATABASE_URL"] != stack_env["BYOK_DATABASE_URL"]
         assert not list((tmp_path / "kafka").glob("*.pid"))
-        assert _policies(second["BYOK_VAULT_ADDR"], second["BYOK_VAULT_TOKEN_INFERENCE"]) == ["byok-inference", "default"]
+        policies = _policies(second["BYOK_VAULT_ADDR"], second["BYOK_VAULT_TOKEN_INFERENCE"])
+        assert policies == ["byok-inference", "default"]
     finally:
         down = _stack(tmp_path, "down")
     assert down.returncode == 0, down.stderr
@@ -55,7 +56,7 @@ def test_a_second_stack_on_the_first_ones_kafka_starts_vault_and_postgres_only(s
     assert answer.returncode == 0, "stopping the second stack stopped the first one's Kafka"
 
 
-def test_all_three_given_nothing_is_started_and_vault_is_bootstrapped_with_a_token_that_may(stack_env, tmp_path) -> None:
+def test_all_three_given_nothing_starts_and_vault_is_bootstrapped_with_a_token_that_may(stack_env, tmp_path) -> None:
     given = {k: stack_env[k] for k in ("BYOK_KAFKA_BOOTSTRAP", "BYOK_VAULT_ADDR", "BYOK_DATABASE_URL")}
     try:
         up = _stack(tmp_path, "up", **given, BYOK_VAULT_ROOT_TOKEN=stack_env["BYOK_VAULT_ROOT_TOKEN"])

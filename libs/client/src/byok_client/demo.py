@@ -17,10 +17,10 @@ from pathlib import Path
 import aiohttp
 import jwt
 from aiokafka import AIOKafkaConsumer
-from byok_core.settings import KafkaSettings
 from byok_events import Charge, topics
 
-from .producer import PromptClient, fetch_sealing_key
+from .client import ByokClient
+from .config import KafkaConfig
 
 RUN_DIR = Path(os.environ.get("BYOK_RUN_DIR", Path.cwd() / ".run"))
 
@@ -33,15 +33,23 @@ def _env_file(name: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
+def _kafka(stack: dict[str, str], principal: str) -> KafkaConfig:
+    """The stack's Kafka as this principal (.run/clients/<principal>.env when the stack writes one)."""
+    values = dict(stack)
+    if (RUN_DIR / "clients" / f"{principal}.env").exists():
+        values.update(_env_file(f"clients/{principal}.env"))
+    return KafkaConfig.from_env(values)
+
+
 def _token(secret: str, tenant: str, user: str, role: str = "member") -> str:
     claims = {"sub": user, "tenant": tenant, "role": role, "exp": int(time.time()) + 600}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-async def _charges(bootstrap: str, tenant: str, wanted: int, ready: asyncio.Event) -> list[Charge]:
+async def _charges(kafka: KafkaConfig, tenant: str, wanted: int, ready: asyncio.Event) -> list[Charge]:
     consumer = AIOKafkaConsumer(
         topics.BILLING_CHARGES,
-        bootstrap_servers=bootstrap,
+        **kafka.aiokafka_options(),
         group_id=f"demo-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="latest",
         enable_auto_commit=False,
@@ -65,11 +73,25 @@ async def _charges(bootstrap: str, tenant: str, wanted: int, ready: asyncio.Even
     return found
 
 
-async def main() -> None:
+def _coordinates() -> tuple[str, str, KafkaConfig, KafkaConfig]:
+    """(key-vault URL, JWT secret, producer and analyst Kafka settings): from the environment when it
+    names them (docker compose's demo profile), else from the local stack's .run/ files."""
+    if os.environ.get("BYOK_KEYVAULT_URL") and os.environ.get("BYOK_AUTH_JWT_SECRET"):
+        kafka = KafkaConfig.from_env()
+        return os.environ["BYOK_KEYVAULT_URL"], os.environ["BYOK_AUTH_JWT_SECRET"], kafka, kafka
     stack, services = _env_file("stack.env"), _env_file("services.env")
-    keyvault, bootstrap = services["BYOK_KEYVAULT_URL"], stack["BYOK_KAFKA_BOOTSTRAP"]
+    return (
+        services["BYOK_KEYVAULT_URL"],
+        services["BYOK_AUTH_JWT_SECRET"],
+        _kafka(stack, "producer"),
+        _kafka(stack, "analyst"),
+    )
+
+
+async def main() -> None:
+    keyvault, secret, kafka, analyst = _coordinates()
     tenant, user = f"demo-{uuid.uuid4().hex[:6]}", "u_42"
-    token = _token(services["BYOK_AUTH_JWT_SECRET"], tenant, user)
+    token = _token(secret, tenant, user)
 
     print(f"tenant {tenant}, user {user}")
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
@@ -78,9 +100,8 @@ async def main() -> None:
             stored = await answer.json()
             print(f"stored the user's Anthropic key: HTTP {answer.status} {stored}")
 
-    sealing_key = await fetch_sealing_key(keyvault)
     ready = asyncio.Event()
-    charges_task = asyncio.create_task(_charges(bootstrap, tenant, 3, ready))
+    charges_task = asyncio.create_task(_charges(analyst, tenant, 3, ready))
     await asyncio.wait_for(ready.wait(), 30)
 
     prompts = [
@@ -88,7 +109,7 @@ async def main() -> None:
         ("system key", {"model": "gpt-4.1"}, None),
         ("sealed request key", {"model": "gemini-2.5-flash"}, {"gemini": "AIzaSy" + uuid.uuid4().hex[:33]}),
     ]
-    async with PromptClient(KafkaSettings(bootstrap=bootstrap), sealing_key) as client:
+    async with ByokClient(kafka=kafka, keyvault_url=keyvault, user_token=token) as client:
         waiters = []
         for label, fields, request_keys in prompts:
             request = {
@@ -97,7 +118,7 @@ async def main() -> None:
                 "messages": [{"role": "user", "content": "Say hello"}],
                 **fields,
             }
-            waiters.append((label, await client.submit(request, request_keys=request_keys)))
+            waiters.append((label, await client.submit(request, user_api_keys=request_keys)))
         for label, waiter in waiters:
             response = await asyncio.wait_for(waiter, 60)
             print(

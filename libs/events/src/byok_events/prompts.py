@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .common import ByokMode, ErrorCode, Event, KeySource, Provider, Route, UtcDatetime, utc_now
 from .validation import Id, ModelId, ShortText, TokenCount
@@ -40,6 +40,13 @@ class PromptRequest(Event):
         None, description="Request-supplied keys sealed to the inference worker, by provider"
     )
     stream: bool = Field(False, description="Also emit delta events")
+    reply_partition: StrictInt | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="Partition of byok.prompt.responses every response event of this request is written to "
+        "(the producer's reply partition); absent: the partition of the request_id key",
+    )
     created_at: UtcDatetime | None = None
 
 

@@ -135,7 +135,8 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
                 status="failed",
                 error=ResponseError(code=failed.code, message=failed.message, retriable=failed.retriable),
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
         return
     await asyncio.gather(
@@ -149,7 +150,8 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
                 finish_reason=completion.finish_reason,
                 usage=_usage_model(completion.usage),
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         ),
     )
 
@@ -219,7 +221,8 @@ async def _call_with_retries(
                 status="delta",
                 output_text=text,
                 **context,
-            )
+            ),
+            partition=request.reply_partition,
         )
 
     attempt = 1

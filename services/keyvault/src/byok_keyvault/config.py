@@ -14,8 +14,10 @@ from byok_core.settings import (
     SystemKeys,
     VaultSettings,
 )
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .web.headers import parse_frame_ancestors
 
 # Without BYOK_AUTH_JWT_SECRET (dev only) a random per-process secret: no token minted elsewhere is
 # accepted, so a forgotten setting fails closed instead of trusting a secret anyone could read here.
@@ -59,12 +61,21 @@ class KeyvaultSettings(BaseSettings):
     keyvault_consumer_group: str = Field("byok-keyvault", description="Group of the key.invalid subscriber")
     keyvault_sealing_cache_seconds: float = Field(10.0, ge=0, description="How long GET /api/sealing-key is cached")
     keyvault_shutdown_grace_seconds: float = Field(10.0, ge=0)
+    keyvault_frame_ancestors: str = Field(
+        "", description="Origins that may embed the /keys page and hand it a token (space-separated); none"
+    )
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     vault: VaultSettings = Field(default_factory=VaultSettings)
     providers: ProviderEndpoints = Field(default_factory=ProviderEndpoints)
     system_keys: SystemKeys = Field(default_factory=SystemKeys)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+
+    @field_validator("keyvault_frame_ancestors")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_frame_ancestors(value)
+        return value
 
     @model_validator(mode="after")
     def _secret_required_in_prod(self) -> KeyvaultSettings:

@@ -30,6 +30,7 @@ from .entrypoints.kafka import register_key_event_subscriber, report_consumer_la
 from .handlers import Deps, load_system_keys
 from .outbox import READY, EventOutbox
 from .ports import EventPublisher
+from .web import parse_frame_ancestors
 
 log = logging.getLogger("byok.keyvault")
 
@@ -120,6 +121,7 @@ def bootstrap(settings: KeyvaultSettings | None = None, *, publisher: EventPubli
         health=health,
         max_body_bytes=settings.keyvault_max_body_bytes,
         lifespan=lifespan,
+        frame_ancestors=parse_frame_ancestors(settings.keyvault_frame_ancestors),
     )
     service = Service(settings, vault, store, sealing, broker, kafka_publisher, outbox_storage, outbox, deps, app)
     return service

@@ -13,18 +13,26 @@ class KafkaPublisher:
         self._producer = producer
 
     async def _send(
-        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> None:
-        future = await self._producer.send(topic, value=value, key=key, headers=headers)
+        future = await self._producer.send(topic, value=value, key=key, headers=headers, partition=partition)
         await future
 
-    async def response(self, event: PromptResponse) -> None:
+    async def response(self, event: PromptResponse, *, partition: int | None = None) -> None:
+        if partition is not None and partition not in await self._producer.partitions_for(topics.PROMPT_RESPONSES):
+            partition = None  # a reply partition that does not exist: by key, rather than fail the publish
         # The status header lets followers skip deltas without parsing JSON.
         await self._send(
             topics.PROMPT_RESPONSES,
             event.request_id.encode(),
             event.to_bytes(),
             [(STATUS_HEADER, event.status.encode())],
+            partition,
         )
 
     async def usage(self, event: UsageEvent) -> None:

@@ -113,8 +113,15 @@ class PromptRecordHandler:
                         tenant_id=tenant_id if is_valid_id(tenant_id) else "",
                         status="failed",
                         error=ResponseError(code=ErrorCode.INVALID_REQUEST, message=reason[:500]),
-                    )
+                    ),
+                    partition=_reply_partition(data),
                 )
                 answered = True
             finally:
                 self._deps.answered.finish(request_id, answered)
+
+
+def _reply_partition(data: dict[str, Any]) -> int | None:
+    """The reply partition of a request refused as invalid, so its producer still hears of it."""
+    value = data.get("reply_partition")
+    return value if type(value) is int and 0 <= value <= 100_000 else None

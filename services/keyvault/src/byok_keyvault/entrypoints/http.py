@@ -29,6 +29,7 @@ from ..domain.models import Scope as KeyScope
 from ..handlers import Conflict, Deps, Forbidden, NotFound, delete_key, list_keys, store_key
 from ..metrics import HTTP_REQUESTS, HTTP_SECONDS
 from ..ports import KeyRejected, KeyStoreUnavailable, ValidationUnavailable
+from ..web import mount_keys_page
 
 log = logging.getLogger("byok.keyvault.http")
 
@@ -171,6 +172,7 @@ def create_app(
     health: HealthCheck,
     max_body_bytes: int = 64 * 1024,
     lifespan: Any = None,
+    frame_ancestors: tuple[str, ...] = (),
 ) -> FastAPI:
     # The OpenAPI document is served (for clients and the fuzz tests); the interactive docs pages are not.
     app = FastAPI(title="byok key-vault", docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan)
@@ -252,6 +254,7 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    mount_keys_page(app, frame_ancestors=frame_ancestors)
     return app
 
 
