@@ -53,8 +53,8 @@ LINT_PATHS := libs services tests bench infra
 lint: install ## ruff check, ruff format --check, mypy
 	@$(PY) -m ruff check $(LINT_PATHS)
 	@$(PY) -m ruff format --check --quiet $(LINT_PATHS)
-	@$(PY) -m mypy libs/events/src libs/core/src libs/client/src libs/cli/src services/keyvault/src services/inference/src \
-		services/billing/src infra/kafka/topics.py infra/vault/bootstrap.py infra/postgres/ping.py
+	@$(PY) -m mypy libs/events/src libs/core/src libs/client/src libs/cli/src libs/pricing/src services/keyvault/src \
+		services/inference/src services/billing/src infra/kafka/topics.py infra/vault/bootstrap.py infra/postgres/ping.py
 	@echo "[make] lint clean"
 
 bench: install ## benchmarks that print their figures (start the stack first: make stack-up)

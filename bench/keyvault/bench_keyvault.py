@@ -43,7 +43,8 @@ def stack_env() -> dict[str, str]:
 
 
 def token(user: str, tenant: str) -> str:
-    claims = {"sub": user, "tenant": tenant, "role": "member", "exp": int(time.time()) + 3600}
+    now = int(time.time())
+    claims = {"sub": user, "tenant": tenant, "role": "member", "iat": now, "exp": now + 3600}
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 

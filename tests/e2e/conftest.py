@@ -64,7 +64,8 @@ class Tenant:
         self.services = services
         self.tenant_id = f"e2e-{uuid.uuid4().hex[:10]}"
         self.user_id = "u_" + uuid.uuid4().hex[:6]
-        claims = {"sub": self.user_id, "tenant": self.tenant_id, "role": role, "exp": int(time.time()) + 900}
+        now = int(time.time())
+        claims = {"sub": self.user_id, "tenant": self.tenant_id, "role": role, "iat": now, "exp": now + 900}
         self.token = jwt.encode(claims, services["BYOK_AUTH_JWT_SECRET"], algorithm="HS256")
 
     async def store_key(self, provider: str, api_key: str, scope: str = "user") -> dict[str, Any]:

@@ -44,10 +44,11 @@ async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
         await _stop(consumer)
 
 
-async def _records_since(bootstrap: str, start: dict[TopicPartition, int]) -> list[bytes]:
-    """Key, value and header bytes of every record written to the contract topics after `start`."""
+async def _records_since(bootstrap: str, start: dict[TopicPartition, int]) -> list[tuple[str, bool, bytes]]:
+    """(topic, is a header, bytes) of the key, value and headers of every record written to the contract
+    topics after `start`."""
     consumer = await _all_partitions_consumer(bootstrap)
-    blobs: list[bytes] = []
+    blobs: list[tuple[str, bool, bytes]] = []
     try:
         ends = await consumer.end_offsets(list(consumer.assignment()))
         remaining = {tp for tp, end in ends.items() if end > start.get(tp, 0)}
@@ -59,8 +60,8 @@ async def _records_since(bootstrap: str, start: dict[TopicPartition, int]) -> li
             for tp, records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).items():
                 for record in records:
                     if record.offset < ends[tp]:
-                        blobs.extend((record.value or b"", record.key or b""))
-                        blobs.extend(value for _, value in record.headers or ())
+                        blobs.extend(((tp.topic, False, record.value or b""), (tp.topic, False, record.key or b"")))
+                        blobs.extend((tp.topic, True, value) for _, value in record.headers or ())
                 if records and records[-1].offset + 1 >= ends[tp]:
                     remaining.discard(tp)
     finally:
@@ -89,9 +90,10 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
     await tenant.store_key("anthropic", rejected_canary)
     await fake.add_rules({"action": "401", "api_key": rejected_canary})
 
-    ok_stored = await client.submit(tenant.prompt("gpt-4.1"))
+    # the user's token rides along (header byok-user-token): it must leak nowhere either
+    ok_stored = await client.submit(tenant.prompt("gpt-4.1"), user_token=tenant.token)
     ok_sealed = await client.submit(tenant.prompt("gemini-2.5-flash"), user_api_keys={"gemini": sealed_canary})
-    rejected = await client.submit(tenant.prompt("claude-sonnet-4-5"))
+    rejected = await client.submit(tenant.prompt("claude-sonnet-4-5"), user_token=tenant.token)
     sealing_key = await fetch_sealing_key(services["BYOK_KEYVAULT_URL"])
     sealed_for_another_request = seal(
         sealed_canary, public_key=sealing_key, tenant_id=tenant.tenant_id, request_id=str(uuid.uuid4())
@@ -120,10 +122,20 @@ async def test_canaries_appear_nowhere_but_at_the_provider(services, tenant, cli
         text = path.read_text(errors="replace")
         assert not any(n in text for n in needles), f"canary key in {path}"
 
+    token_needle = tenant.token.rsplit(".", 1)[1]  # the signature: the part only the token's holder has
+    for path in logs:
+        assert token_needle not in path.read_text(errors="replace"), f"user token in {path}"
+
     records = await _records_since(services["BYOK_KAFKA_BOOTSTRAP"], offsets_before)
-    assert any(tenant.tenant_id.encode() in blob for blob in records), "the tenant's own records were not read"
-    assert not any(n.encode() in blob for blob in records for n in needles), "canary key in a Kafka record"
+    blobs = [blob for _, _, blob in records]
+    assert any(tenant.tenant_id.encode() in blob for blob in blobs), "the tenant's own records were not read"
+    assert not any(n.encode() in blob for blob in blobs for n in needles), "canary key in a Kafka record"
+    carried = [blob for topic, header, blob in records if topic == topics.PROMPT_REQUESTS and header]
+    assert any(token_needle.encode() in blob for blob in carried), "positive control: the request carried it"
+    elsewhere = [blob for topic, header, blob in records if not (topic == topics.PROMPT_REQUESTS and header)]
+    assert not any(token_needle.encode() in blob for blob in elsewhere), "user token in a Kafka record"
 
     rows = _table_texts(services["BYOK_DATABASE_URL"])
     assert any(tenant.tenant_id in row for row in rows), "the tenant's ledger rows were not read"
     assert not any(n in row for row in rows for n in needles), "canary key in a ledger row"
+    assert not any(token_needle in row for row in rows), "user token in a ledger row"

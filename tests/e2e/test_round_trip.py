@@ -23,7 +23,9 @@ async def test_user_key_round_trip_is_billed_with_the_byok_fee(services, tenant,
     assert stored["keyType"] == "anthropic" and stored["version"] == 1
     charges = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES).start()
     try:
-        response = await asyncio.wait_for(await client.submit(tenant.prompt("claude-sonnet-4-5")), 60)
+        response = await asyncio.wait_for(
+            await client.submit(tenant.prompt("claude-sonnet-4-5"), user_token=tenant.token), 60
+        )
         assert response.status == "completed", response.error
         assert (response.provider, response.route, response.key_source) == ("anthropic", "direct", "user")
         assert response.output_text
@@ -92,7 +94,9 @@ async def test_a_rejected_user_key_fails_without_fallback_and_lists_as_invalid(s
     usage = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS).start()
     try:
         # No anthropic key of the user's: prefer mode routes the model through the user's OpenRouter key.
-        response = await asyncio.wait_for(await client.submit(tenant.prompt("claude-sonnet-4-5")), 60)
+        response = await asyncio.wait_for(
+            await client.submit(tenant.prompt("claude-sonnet-4-5"), user_token=tenant.token), 60
+        )
         assert response.status == "failed" and response.error.code == "invalid_user_key"
         assert rejected not in response.error.message
         assert [c["provider"] for c in await fake.calls(api_key=rejected)] == ["openrouter"]

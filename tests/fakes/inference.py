@@ -12,6 +12,7 @@ from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, P
 from byok_inference.domain.retry import RetryPolicy
 from byok_inference.handlers import Deps
 from byok_inference.ports import DeltaSink, KeyStoreUnavailable, Scope, StoredKey
+from byok_pricing import OverrideBook, Pricer
 
 STORED_KEY_VERSION = 7  # every stored key of the fake is at this KV version
 
@@ -21,9 +22,16 @@ class FakeKeyStore:
         self.keys: dict[tuple[str, str, str | None, str], str] = {}
         self.down = False
         self.reads = 0
+        self.metadata_reads = 0
 
     def put(self, scope: Scope, tenant_id: str, user_id: str | None, provider: str, api_key: str) -> None:
         self.keys[(scope, tenant_id, user_id if scope == "user" else None, provider)] = api_key
+
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        self.metadata_reads += 1
+        if self.down:
+            raise KeyStoreUnavailable("down")
+        return (scope, tenant_id, user_id if scope == "user" else None, provider.value) in self.keys
 
     async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         self.reads += 1
@@ -152,6 +160,7 @@ def make_harness() -> Harness:
         publisher=publisher,
         answered=AnsweredLru(),
         budgets=budgets,
+        prices=Pricer(OverrideBook([])),  # genai-prices itself, as the worker runs
         provider_retry=RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0),
         key_store_retry=RetryPolicy(attempts=3, base_delay=0.1),
         sleep=sleep,

@@ -32,7 +32,7 @@ def test_fuzz_prompt_requests() -> None:
     def one(raw: bytes) -> None:
         seen["n"] += 1
         letters, answers = len(harness.publisher.dead_letters), len(harness.publisher.responses)
-        answered_before = {r.request_id for r in harness.publisher.responses}
+        answered_before = {(r.tenant_id, r.request_id) for r in harness.publisher.responses}
         loop.run_until_complete(handler(Record(raw, topic=topics.PROMPT_REQUESTS, offset=seen["n"])))
         new_letters = harness.publisher.dead_letters[letters:]
         new_answers = harness.publisher.responses[answers:]
@@ -41,7 +41,8 @@ def test_fuzz_prompt_requests() -> None:
             seen["valid"] += 1
             assert new_letters == []
             finals = [r for r in new_answers if r.status != "delta"]
-            duplicate = request.request_id in answered_before or request.request_id in harness.deps.answered
+            name = (request.tenant_id, request.request_id)
+            duplicate = name in answered_before or name in harness.deps.answered
             assert len(finals) == 1 or (not finals and duplicate)
             assert all(r.request_id == request.request_id for r in new_answers)
         else:

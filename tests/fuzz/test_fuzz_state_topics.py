@@ -12,7 +12,7 @@ from byok_core.settings import KafkaSettings
 from byok_events import BudgetAlert, DeadLetter, KeyEvent, PromptResponse, topics
 from byok_inference.adapters.answered import AnsweredLru
 from byok_inference.adapters.budgets import BudgetBlocks
-from byok_inference.adapters.kafka_publisher import STATUS_HEADER
+from byok_inference.adapters.kafka_publisher import STATUS_HEADER, TENANT_HEADER
 from byok_inference.entrypoints.follower import StateFollower
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from faststream.kafka import TestKafkaBroker
@@ -86,10 +86,9 @@ def test_fuzz_budget_alerts_in_the_inference_follower() -> None:
     assert seen["n"] >= CASES and seen["valid"] > CASES // 10
 
 
-HEADERS = st.sampled_from(
-    [(), ((STATUS_HEADER, b"completed"),), ((STATUS_HEADER, b"failed"),), ((STATUS_HEADER, b"delta"),),
-     ((STATUS_HEADER, b"\xff\x00"),), (("other", b"x"),)]
-)  # fmt: skip
+_STATUS = st.sampled_from([b"completed", b"failed", b"delta", b"\xff\x00"]).map(lambda v: (STATUS_HEADER, v))
+_TENANT = st.sampled_from([b"acme", b"t\xff", b""]).map(lambda v: (TENANT_HEADER, v))
+HEADERS = st.lists(st.one_of(_STATUS, _TENANT, st.just(("other", b"x"))), max_size=3).map(tuple)
 KEYS = st.one_of(st.none(), ids.map(str.encode), st.binary(max_size=40))
 
 
@@ -102,13 +101,13 @@ def test_fuzz_responses_in_the_inference_follower() -> None:
     def one(raw: bytes, headers: tuple[tuple[str, bytes], ...], key: bytes | None) -> None:
         seen["n"] += 1
         state._apply(topics.PROMPT_RESPONSES, Record(raw, key=key, headers=headers, topic=topics.PROMPT_RESPONSES))
-        status = dict(headers).get(STATUS_HEADER)
-        if status in (b"completed", b"failed") and key:
+        status, tenant = dict(headers).get(STATUS_HEADER), dict(headers).get(TENANT_HEADER)
+        if status in (b"completed", b"failed") and tenant is not None and key:
             try:
-                request_id = key.decode()
+                name = (tenant.decode(), key.decode())
             except UnicodeDecodeError:
                 return
-            assert request_id in answered
+            assert name in answered
             seen["marked"] += 1
 
     one()

@@ -18,3 +18,8 @@ path "byok/data/sealing/public/*" {
 path "byok/metadata/sealing/*" {
   capabilities = ["list"]
 }
+# Whether a user or org key exists, without reading it: a prompt without the user's token is refused
+# (`unauthorized`) only when a stored key would have been used (contract, "Who may spend a key").
+path "byok/metadata/tenants/*" {
+  capabilities = ["read"]
+}

@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -27,10 +28,11 @@ MODELS = {
     "anthropic": ("claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"),
     "openai": ("gpt-4.1", "openai/gpt-4.1"),
     "gemini": ("gemini-2.5-flash", "google/gemini-2.5-flash"),
-    "openrouter": ("openrouter/meta-llama/llama-3-70b", "meta-llama/llama-3-70b"),
+    "openrouter": ("openrouter/meta-llama/llama-3-70b-instruct", "meta-llama/llama-3-70b-instruct"),
 }
 MODES = ["disabled", "prefer", "require"]
 SYSTEM_KEYS = {p: f"sys-{RUN}-{p}" for p in PROVIDERS}
+TEST_PRICES = Path(__file__).with_name("test_prices.toml")  # prices the made-up models of these tests
 
 
 class TopicWatch:
@@ -109,7 +111,7 @@ def worker_settings(
         retry_max_delay_seconds=0.2,
         provider_timeout_seconds=2.0,
         dedupe_window_seconds=300,
-        **overrides,
+        **{"price_overrides": TEST_PRICES, **overrides},
     )
 
 
@@ -202,7 +204,7 @@ async def run_matrix_phase(
         if own is not None:
             await stop_worker(*own)
     await asyncio.sleep(0.5)  # let usage events arrive
-    for mode, source, provider, _tenant, rid, key, _ in cases:
+    for mode, source, provider, tenant, rid, key, _ in cases:
         case = (mode, source, provider)
         system = expected_system_key(vault, provider, (system_keys or {}).get(provider))
         or_system = expected_system_key(vault, "openrouter", (system_keys or {}).get("openrouter"))
@@ -230,7 +232,7 @@ async def run_matrix_phase(
         assert final["provider"] == ("openrouter" if routed else provider), case
         assert calls[0].model == final["model"] == (MODELS[provider][1] if routed else MODELS[provider][0]), case
         [u] = usage
-        assert u["event_id"] == usage_event_id(rid) and u["byok"] == (expected_source != "system"), case
+        assert u["event_id"] == usage_event_id(tenant, rid) and u["byok"] == (expected_source != "system"), case
         assert (u["provider"], u["model"], u["route"], u["key_source"]) == (
             final["provider"],
             final["model"],

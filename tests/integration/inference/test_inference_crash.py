@@ -24,7 +24,8 @@ from inference_itest_support import RUN, TopicWatch, finals, prompt, send
 pytestmark = pytest.mark.integration
 
 N = 400
-MODEL = f"o4-crash-{RUN}"
+MODEL = "o4-mini"  # a priced model: the platform's key never runs an unpriced one (model_not_priced)
+SYSTEM_KEY = f"crash-{RUN}"  # this run's calls are told apart by their key
 
 
 async def park_group_at_end(bootstrap: str, group: str) -> None:
@@ -50,7 +51,7 @@ def spawn(stack_env: dict[str, str], fake: RunningFakeProviders, group: str, por
         "BYOK_KAFKA_BOOTSTRAP": stack_env["BYOK_KAFKA_BOOTSTRAP"],
         # a delivery test: keys come from the worker's env (key store "env"); Vault is exercised elsewhere
         "BYOK_INFERENCE_KEY_STORE": "env",
-        "BYOK_SYSTEM_OPENAI_API_KEY": f"crash-{RUN}",
+        "BYOK_SYSTEM_OPENAI_API_KEY": SYSTEM_KEY,
         "BYOK_INFERENCE_GROUP_ID": group,
         "BYOK_INFERENCE_METRICS_PORT": str(port),
         "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": "600",
@@ -96,7 +97,7 @@ async def test_kill_9_with_hundreds_in_flight_loses_nothing(
 ) -> None:
     group, port = f"itest-{RUN}-crash", 19000 + int(RUN[:4], 16) % 1000
     await park_group_at_end(kafka_bootstrap, group)
-    fake_providers.server.book.rules.append(Rule(model=MODEL, latency_ms=2000))
+    fake_providers.server.book.rules.append(Rule(api_key=SYSTEM_KEY, latency_ms=2000))
     first = spawn(stack_env, fake_providers, group, port)
     second = None
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import jwt
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from byok_core.auth import AuthSettings
 from byok_core.settings import KafkaSettings, VaultSettings
 from byok_keyvault.config import KeyvaultSettings
 from byok_keyvault.main import Service, bootstrap
@@ -24,8 +25,9 @@ JWT_SECRET = "integration-secret-0123456789abcdef-0123456789"
 
 
 def token(sub: str, tenant: str, role: str = "member", *, ttl: int = 600, secret: str = JWT_SECRET) -> str:
+    now = int(time.time())
     return jwt.encode(
-        {"sub": sub, "tenant": tenant, "role": role, "exp": int(time.time()) + ttl}, secret, algorithm="HS256"
+        {"sub": sub, "tenant": tenant, "role": role, "iat": now, "exp": now + ttl}, secret, algorithm="HS256"
     )
 
 
@@ -33,11 +35,13 @@ def bearer(sub: str, tenant: str, role: str = "member") -> dict[str, str]:
     return {"authorization": "Bearer " + token(sub, tenant, role)}
 
 
-def settings_for(stack_env: dict[str, str], tmp_dir: str, group: str, **overrides: object) -> KeyvaultSettings:
+def settings_for(
+    stack_env: dict[str, str], tmp_dir: str, group: str, *, auth_jwt_leeway_seconds: int = 10, **overrides: object
+) -> KeyvaultSettings:
     return KeyvaultSettings(
         keyvault_host="127.0.0.1",
         keyvault_port=0,
-        auth_jwt_secret=SecretStr(JWT_SECRET),
+        auth=AuthSettings(jwt_secret=SecretStr(JWT_SECRET), jwt_leeway_seconds=auth_jwt_leeway_seconds),
         keyvault_outbox_path=f"{tmp_dir}/outbox.sqlite3",
         keyvault_consumer_group=group,
         keyvault_outbox_retry_seconds=0.2,

@@ -21,6 +21,7 @@ from byok_core.sealing import PublicSealingKey, SealedKeyInvalid, seal
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultForbidden
 from byok_events import KeyEvent, topics
+from byok_events.keys import key_invalid_event_id
 from kv_support import JWT_SECRET, KafkaTail, RawLogCapture, bearer, token
 
 pytestmark = pytest.mark.integration
@@ -364,7 +365,7 @@ async def test_key_invalid_from_the_worker_sets_status(kv, stack_env, unique_id)
         producer = AIOKafkaProducer(bootstrap_servers=stack_env["BYOK_KAFKA_BOOTSTRAP"])
         await producer.start()
         try:
-            event = KeyEvent(
+            forged = KeyEvent(
                 event_id=str(uuid.uuid4()),
                 type="key.invalid",
                 tenant_id=tenant,
@@ -374,7 +375,14 @@ async def test_key_invalid_from_the_worker_sets_status(kv, stack_env, unique_id)
                 fingerprint=meta["fingerprint"],
                 version=1,
             )
-            await producer.send_and_wait(topics.KEY_EVENTS, event.to_bytes(), key=tenant.encode())
+            # not as the worker writes it (no producer header, no request_id): refused, the key stays active
+            await producer.send_and_wait(topics.KEY_EVENTS, forged.to_bytes(), key=tenant.encode())
+            await asyncio.sleep(2)
+            assert (await c.get(API, headers=h)).json()["keys"][0]["status"] == "active"
+            event = forged.model_copy(update={"event_id": key_invalid_event_id(tenant, "req-1"), "request_id": "req-1"})
+            await producer.send_and_wait(
+                topics.KEY_EVENTS, event.to_bytes(), key=tenant.encode(), headers=[("byok-producer", b"inference")]
+            )
         finally:
             await producer.stop()
         status = None

@@ -14,7 +14,7 @@ MODELS = {
     Provider.ANTHROPIC: ("claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"),
     Provider.OPENAI: ("gpt-4.1", "openai/gpt-4.1"),
     Provider.GEMINI: ("gemini-2.5-flash", "google/gemini-2.5-flash"),
-    Provider.OPENROUTER: ("openrouter/meta-llama/llama-3-70b", "meta-llama/llama-3-70b"),
+    Provider.OPENROUTER: ("openrouter/meta-llama/llama-3-70b-instruct", "meta-llama/llama-3-70b-instruct"),
 }
 SOURCES = ["request", "user", "org", "system", "none"]
 
@@ -82,7 +82,7 @@ async def test_matrix(mode: ByokMode, source: str, provider: Provider, via_openr
     assert final.route == (Route.OPENROUTER if routed else Route.DIRECT)
     assert final.provider is key_provider and final.model == call.model
     [usage] = h.publisher.usages
-    assert usage.event_id == usage_event_id("r1")
+    assert usage.event_id == usage_event_id("t1", "r1")
     assert usage.byok == (source != "system") and usage.key_source == KeySource(source)
     assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (
         100,

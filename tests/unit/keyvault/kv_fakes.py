@@ -121,7 +121,8 @@ def make_token(
     ttl: int = 300,
     **extra,
 ) -> str:
-    claims = {"sub": sub, "tenant": tenant, "role": role, "exp": int(time.time()) + ttl, **extra}
+    now = int(time.time())
+    claims = {"sub": sub, "tenant": tenant, "role": role, "iat": now, "exp": now + ttl, **extra}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -1,4 +1,5 @@
-"""Bearer JWT verification: HS256 only, required claims, expiry, forged signatures, path-safe ids."""
+"""Bearer header -> Principal: the scheme, and every token refusal of the shared verifier (tests/unit/core/test_auth_*)
+seen as one opaque 401 cause."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import time
 
 import jwt
 import pytest
-from byok_keyvault.auth import TokenVerifier, Unauthorized
+from byok_core.auth import TokenVerifier
+from byok_keyvault.auth import BearerAuth, Unauthorized
 from byok_keyvault.domain.models import Role
 from kv_fakes import SECRET, make_token
 
-verifier = TokenVerifier(SECRET, leeway_seconds=0)
+verifier = BearerAuth(TokenVerifier(secret=SECRET, leeway_seconds=0))
+NOW = int(time.time())
 
 
-def test_valid_token():
-    principal = verifier.principal("Bearer " + make_token("u1", "t1", "admin"))
+async def test_valid_token():
+    principal = await verifier.principal("Bearer " + make_token("u1", "t1", "admin"))
     assert (principal.user_id, principal.tenant_id, principal.role) == ("u1", "t1", Role.ADMIN)
 
 
@@ -35,22 +38,26 @@ def test_valid_token():
         "Bearer " + make_token(tenant=".."),
         "Bearer " + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member"}, SECRET, algorithm="HS256"),
         "Bearer "
-        + jwt.encode({"sub": "u1", "role": "member", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
-        "Bearer " + jwt.encode({"sub": 5, "tenant": "t1", "role": "member", "exp": int(time.time()) + 60}, SECRET),
+        + jwt.encode({"sub": "u1", "role": "member", "iat": NOW, "exp": NOW + 3600}, SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": 5, "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 3600}, SECRET),
         "Bearer "
         + jwt.encode(
-            {"sub": "u1", "tenant": "t1", "role": "member", "exp": int(time.time()) + 60},
+            {"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 3600},
             SECRET,
             algorithm="HS512",
         ),
         "Bearer "
         + jwt.encode(
-            {"sub": "u1", "tenant": "t1", "role": "member", "exp": int(time.time()) + 60},
+            {"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 3600},
             None,
             algorithm="none",
         ),
+        # no iat (required now), and a lifetime above the 24 h cap
+        "Bearer " + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member", "exp": NOW + 3600}, SECRET),
+        "Bearer "
+        + jwt.encode({"sub": "u1", "tenant": "t1", "role": "member", "iat": NOW, "exp": NOW + 90_000}, SECRET),
     ],
 )
-def test_refused(header):
+async def test_refused(header):
     with pytest.raises(Unauthorized):
-        verifier.principal(header)
+        await verifier.principal(header)

@@ -37,3 +37,30 @@ def test_prod_with_a_strong_secret(monkeypatch):
     monkeypatch.setenv("BYOK_KEYVAULT_PORT", "9090")
     settings = load_settings()
     assert settings.jwt_secret() == "x" * 40 and settings.keyvault_port == 9090
+
+
+def test_prod_refuses_the_public_development_secret(monkeypatch):
+    from byok_core.auth import DEV_JWT_SECRET
+
+    monkeypatch.setenv("BYOK_ENV", "prod")
+    monkeypatch.setenv("BYOK_AUTH_JWT_SECRET", DEV_JWT_SECRET)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "development secret" in str(caught.value) and DEV_JWT_SECRET not in str(caught.value)
+
+
+def test_prod_with_only_a_public_key_needs_no_secret(monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    monkeypatch.setenv("BYOK_ENV", "prod")
+    monkeypatch.delenv("BYOK_AUTH_JWT_SECRET", raising=False)
+    monkeypatch.setenv("BYOK_AUTH_JWT_PUBLIC_KEY", pem)
+    settings = load_settings()
+    assert settings.jwt_secret() is None, "asymmetric tokens only: no HS256 secret, not even a random one"

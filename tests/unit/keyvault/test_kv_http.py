@@ -7,8 +7,9 @@ import logging
 
 import httpx
 import pytest
+from byok_core.auth import TokenVerifier
 from byok_core.sealing import generate_keypair
-from byok_keyvault.auth import TokenVerifier
+from byok_keyvault.auth import BearerAuth
 from byok_keyvault.entrypoints.http import create_app
 from kv_fakes import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, SECRET, make_token
 
@@ -29,7 +30,8 @@ async def _health():
 
 @pytest.fixture
 async def client(deps):
-    app = create_app(deps=deps, verifier=TokenVerifier(SECRET), sealing=FakeSealing(), health=_health)
+    verifier = BearerAuth(TokenVerifier(secret=SECRET))
+    app = create_app(deps=deps, verifier=verifier, sealing=FakeSealing(), health=_health)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kv") as c:
         yield c
 

@@ -6,8 +6,9 @@ import re
 
 import httpx
 import pytest
+from byok_core.auth import TokenVerifier
 from byok_core.sealing import generate_keypair
-from byok_keyvault.auth import TokenVerifier
+from byok_keyvault.auth import BearerAuth
 from byok_keyvault.config import SettingsError, load_settings
 from byok_keyvault.domain.formats import FORMATS
 from byok_keyvault.entrypoints.http import create_app
@@ -34,7 +35,7 @@ async def _health():
 def client_for(deps, frame_ancestors: tuple[str, ...] = ()) -> httpx.AsyncClient:
     app = create_app(
         deps=deps,
-        verifier=TokenVerifier(SECRET),
+        verifier=BearerAuth(TokenVerifier(secret=SECRET)),
         sealing=FakeSealing(),
         health=_health,
         frame_ancestors=frame_ancestors,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from byok_core.kafka import make_broker
 from byok_core.settings import KafkaSettings
 from byok_events import DeadLetter, KeyEvent, Provider, topics
+from byok_events.keys import key_invalid_event_id
 from byok_keyvault.domain.models import KeyRef, KeyStatus, Principal, Role, Scope
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from byok_keyvault.handlers import store_key
@@ -12,6 +16,22 @@ from faststream.kafka import TestKafkaBroker
 from kv_fakes import ANTHROPIC_KEY
 
 ALICE = Principal("alice", "acme", Role.MEMBER)
+WORKER = {"byok-producer": "inference"}
+
+
+def worker_key_invalid(tenant: str, user: str | None, version: int = 1, request_id: str = "req-1") -> KeyEvent:
+    """A key.invalid exactly as the inference worker writes it."""
+    return KeyEvent(
+        event_id=key_invalid_event_id(tenant, request_id),
+        type="key.invalid",
+        tenant_id=tenant,
+        user_id=user,
+        scope="user" if user else "org",
+        provider="anthropic",
+        fingerprint="sk-a…1234#abcdef",
+        version=version,
+        request_id=request_id,
+    )
 
 
 async def test_key_invalid_is_recorded_and_garbage_goes_to_the_dlq(deps, store):
@@ -37,8 +57,8 @@ async def test_key_invalid_is_recorded_and_garbage_goes_to_the_dlq(deps, store):
         await test_broker.publish(stored.to_bytes(), topics.KEY_EVENTS, key=b"acme")
         ref = KeyRef("acme", Scope.USER, Provider.ANTHROPIC, "alice")
         assert (await store.get(ref)).status is KeyStatus.ACTIVE
-        invalid = stored.model_copy(update={"event_id": "i1", "type": "key.invalid"})
-        await test_broker.publish(invalid.to_bytes(), topics.KEY_EVENTS, key=b"acme")
+        invalid = worker_key_invalid("acme", "alice", version=1)
+        await test_broker.publish(invalid.to_bytes(), topics.KEY_EVENTS, key=b"acme", headers=WORKER)
         assert (await store.get(ref)).status is KeyStatus.INVALID
         await test_broker.publish(
             b'{"type": "key.invalid", "apiKey": "' + ANTHROPIC_KEY.encode() + b'"}',
@@ -47,3 +67,46 @@ async def test_key_invalid_is_recorded_and_garbage_goes_to_the_dlq(deps, store):
         )
     assert len(letters) == 1 and letters[0].reason.startswith("invalid_request")
     assert ANTHROPIC_KEY not in letters[0].payload
+
+
+def _forged(event: KeyEvent, **changes: object) -> bytes:
+    data = event.model_dump(mode="json", by_alias=True)
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "headers"),
+    [
+        ({}, None),  # no producer header
+        ({}, {"byok-producer": "keyvault"}),
+        ({}, {"byok-producer": "inference-ish"}),
+        ({"request_id": None}, WORKER),
+        ({"event_id": "made-up"}, WORKER),
+        ({"request_id": "another-request"}, WORKER),  # event_id no longer derives from it
+        ({"version": None}, WORKER),
+        ({"version": 0}, WORKER),
+        ({"fingerprint": None}, WORKER),
+        ({"scope": "org"}, WORKER),  # an org event naming a user
+    ],
+)
+async def test_a_key_invalid_not_as_the_worker_writes_it_is_refused(deps, store, changes, headers):
+    await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, ANTHROPIC_KEY, deps)
+    broker = make_broker(KafkaSettings())
+    register_key_event_subscriber(broker, store, group_id="byok-keyvault-unit")
+    letters: list[DeadLetter] = []
+
+    @broker.subscriber(topics.DLQ, group_id="dlq-reader")
+    async def on_dlq(body: dict) -> None:
+        letters.append(DeadLetter.model_validate(body))
+
+    ref = KeyRef("acme", Scope.USER, Provider.ANTHROPIC, "alice")
+    async with TestKafkaBroker(broker) as test_broker:
+        forged = _forged(worker_key_invalid("acme", "alice"), **changes)
+        await test_broker.publish(forged, topics.KEY_EVENTS, key=b"acme", headers=headers)
+        assert (await store.get(ref)).status is KeyStatus.ACTIVE, "a forged key.invalid marks nothing"
+    assert len(letters) == 1 and "key.invalid refused" in letters[0].reason

@@ -42,7 +42,8 @@ def _kafka(stack: dict[str, str], principal: str) -> KafkaConfig:
 
 
 def _token(secret: str, tenant: str, user: str, role: str = "member") -> str:
-    claims = {"sub": user, "tenant": tenant, "role": role, "exp": int(time.time()) + 600}
+    now = int(time.time())
+    claims = {"sub": user, "tenant": tenant, "role": role, "iat": now, "exp": now + 600}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -84,6 +84,8 @@ class ErrorCode(StrEnum):
     PROVIDER_TIMEOUT = "provider_timeout"
     INVALID_REQUEST = "invalid_request"
     BUDGET_EXCEEDED = "budget_exceeded"
+    UNAUTHORIZED = "unauthorized"
+    MODEL_NOT_PRICED = "model_not_priced"
 
 
 class Event(BaseModel):

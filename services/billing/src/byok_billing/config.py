@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from byok_core.settings import KafkaSettings, ObservabilitySettings
+from byok_pricing import default_overrides_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-_REPO = Path(__file__).resolve().parents[4]
 
 
 def _default_database_url() -> str:
@@ -20,8 +19,7 @@ def _default_database_url() -> str:
 
 
 def _default_overrides() -> Path | None:
-    candidate = _REPO / "infra" / "billing" / "prices.toml"
-    return candidate if candidate.exists() else None
+    return default_overrides_path()
 
 
 class BillingSettings(BaseSettings):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
+from byok_core.auth import AuthSettings, auth_problems
 from byok_core.settings import (
     KafkaSettings,
     ObservabilitySettings,
@@ -11,7 +13,8 @@ from byok_core.settings import (
     SystemKeys,
     VaultSettings,
 )
-from pydantic import Field
+from byok_pricing import shared_overrides_path
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +26,19 @@ class InferenceSettings(BaseSettings):
     providers: ProviderEndpoints = Field(default_factory=ProviderEndpoints)
     system_keys: SystemKeys = Field(default_factory=SystemKeys, description="Fallback when Vault has none")
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="BYOK_AUTH_*: how user tokens are verified")
+
+    price_overrides: Path | None = Field(
+        default_factory=shared_overrides_path,
+        description="Price overrides TOML, as billing's (default: BYOK_BILLING_PRICE_OVERRIDES, else the "
+        "repository's infra/billing/prices.toml); a system-key call for a model without a price is refused",
+    )
+    user_auth: Literal["required", "off"] | None = Field(
+        default=None,
+        description="required: a stored user or org key is used only with the user's token (header "
+        "byok-user-token); off: the event's tenant_id and user_id are trusted. Default: required when "
+        "BYOK_ENV=prod, else off",
+    )
 
     group_id: str = Field(default="byok-inference", description="Consumer group of byok.prompt.requests")
     key_store: Literal["vault", "env"] = Field(
@@ -60,3 +76,20 @@ class InferenceSettings(BaseSettings):
     gc_young_threshold: int = Field(
         default=10_000, ge=0, description="gc threshold of the young generation once started (0: Python's 700)"
     )
+
+    @model_validator(mode="after")
+    def _user_auth(self) -> InferenceSettings:
+        if self.user_auth is None:
+            self.user_auth = "required" if self.observability.env == "prod" else "off"
+        if self.user_auth == "off" and self.observability.env == "prod":
+            raise ValueError("BYOK_INFERENCE_USER_AUTH=off is refused when BYOK_ENV=prod")
+        if self.user_auth == "required":
+            problems = auth_problems(self.auth, self.observability.env)
+            if not self.auth.has_verification_key() and not problems:
+                problems.append(
+                    "BYOK_INFERENCE_USER_AUTH=required needs BYOK_AUTH_JWT_SECRET, BYOK_AUTH_JWT_PUBLIC_KEY "
+                    "or BYOK_AUTH_JWKS_URL"
+                )
+            if problems:
+                raise ValueError("; ".join(dict.fromkeys(problems)))
+        return self

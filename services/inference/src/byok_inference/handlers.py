@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from byok_events import (
     UsageEvent,
     utc_now,
 )
+from byok_events.keys import key_invalid_event_id
 
 from .domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure, TokenUsage
 from .domain.keys import KeySlot, key_slots, missing_key_error
@@ -34,11 +36,13 @@ from .ports import (
     BudgetGuard,
     KeyStore,
     KeyStoreUnavailable,
+    PriceCheck,
     ProviderGateway,
     Publisher,
     Scope,
     SealedKeyOpener,
     StoredKey,
+    UserAuthority,
 )
 
 log = logging.getLogger("byok.inference")
@@ -47,14 +51,11 @@ T = TypeVar("T")
 USAGE_NAMESPACE = uuid.UUID("6f3b1c52-3a8e-4f0c-9d59-2f7f4f7b9a10")
 
 
-def usage_event_id(request_id: str) -> str:
-    """One provider call per request, so the request id determines the usage event id: a retried
-    publish, a redelivered request or a second worker produce the same id and billing charges it once."""
-    return str(uuid.uuid5(USAGE_NAMESPACE, "usage:" + request_id))
-
-
-def key_invalid_event_id(request_id: str) -> str:
-    return str(uuid.uuid5(USAGE_NAMESPACE, "key.invalid:" + request_id))
+def usage_event_id(tenant_id: str, request_id: str) -> str:
+    """One provider call per request, so the request (tenant_id, request_id) determines the usage event id:
+    a retried publish, a redelivered request or a second worker produce the same id and billing charges it
+    once; another tenant's request with the same request id gets another event id and is charged too."""
+    return str(uuid.uuid5(USAGE_NAMESPACE, json.dumps(["usage", tenant_id, request_id])))
 
 
 @dataclass
@@ -65,6 +66,8 @@ class Deps:
     publisher: Publisher
     answered: AnsweredRequests
     budgets: BudgetGuard
+    prices: PriceCheck | None = None  # None: no price check (unit tests of other rules only)
+    authority: UserAuthority | None = None  # None: BYOK_INFERENCE_USER_AUTH=off, the event's ids are trusted
     provider_retry: RetryPolicy = field(default_factory=RetryPolicy)
     key_store_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3, base_delay=0.2))
     default_max_tokens: int = 1024
@@ -83,21 +86,40 @@ class _Chosen:
     key: StoredKey
 
 
-async def handle_prompt(request: PromptRequest, deps: Deps) -> bool:
-    """Run a request unless it is already answered. True when this call published the final answer."""
-    if not deps.answered.claim(request.request_id):
+class _Authority:
+    """The user's authority over stored keys, asked at most once per request and only when needed."""
+
+    def __init__(self, request: PromptRequest, token: str | None, deps: Deps) -> None:
+        self._request, self._token, self._deps = request, token, deps
+        self._allowed: bool | None = None
+
+    async def allows(self) -> bool:
+        if self._deps.authority is None:
+            return True
+        if self._allowed is None:
+            self._allowed = await self._deps.authority.allows(
+                self._token, self._request.tenant_id, self._request.user_id
+            )
+        return self._allowed
+
+
+async def handle_prompt(request: PromptRequest, deps: Deps, user_token: str | None = None) -> bool:
+    """Run a request unless it is already answered. True when this call published the final answer.
+
+    `user_token` is the `byok-user-token` header: the user's authority to spend stored keys."""
+    if not deps.answered.claim(request.tenant_id, request.request_id):
         log.info("duplicate request skipped")
         return False
     answered = False
     try:
-        await _run(request, deps)
+        await _run(request, deps, _Authority(request, user_token, deps))
         answered = True
         return True
     finally:
-        deps.answered.finish(request.request_id, answered)
+        deps.answered.finish(request.tenant_id, request.request_id, answered)
 
 
-async def _run(request: PromptRequest, deps: Deps) -> None:
+async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> None:
     context: dict[str, object] = {}
     try:
         if deps.budgets.blocked(request.tenant_id):
@@ -106,7 +128,7 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
             provider, model = route_model(request.model)
         except UnknownModel:
             raise _Failed(ErrorCode.UNKNOWN_MODEL, "no provider serves this model") from None
-        chosen = await _resolve_key(request, provider, deps)
+        chosen = await _resolve_key(request, provider, deps, authority)
         slot = chosen.slot
         sent_model = model if slot.route is Route.DIRECT else openrouter_model_id(provider, model)
         context = {
@@ -116,6 +138,10 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
             "key_source": slot.source,
             "key_version": chosen.key.version,
         }
+        if slot.source is KeySource.SYSTEM and deps.prices is not None:
+            if not deps.prices.has_price(slot.key_provider.value, sent_model, utc_now()):
+                # platform spend is never unpriced: refused before any provider call
+                raise _Failed(ErrorCode.MODEL_NOT_PRICED, "no price is known for this model on the platform's key")
         call = ProviderCall(
             provider=slot.key_provider,
             model=sent_model,
@@ -156,9 +182,9 @@ async def _run(request: PromptRequest, deps: Deps) -> None:
     )
 
 
-async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps) -> _Chosen:
+async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps, authority: _Authority) -> _Chosen:
     for slot in key_slots(request.byok_mode, provider):
-        key = await _lookup(request, slot, deps)
+        key = await _lookup(request, slot, deps, authority)
         if key is not None:
             return _Chosen(slot, key)
     code = missing_key_error(request.byok_mode)
@@ -170,7 +196,7 @@ async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps) -
     raise _Failed(code, message)
 
 
-async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps) -> StoredKey | None:
+async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps, authority: _Authority) -> StoredKey | None:
     if slot.source is KeySource.REQUEST:
         sealed = (request.sealed_keys or {}).get(slot.key_provider)
         if sealed is None:
@@ -186,6 +212,14 @@ async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps) -> StoredKe
     if slot.source is KeySource.USER and not request.user_id:
         return None
     scope = cast(Scope, slot.source.value)
+    if slot.source is not KeySource.SYSTEM and not await authority.allows():
+        # Without the user's authority a stored key is never read, and never silently replaced by a
+        # system key: only its existence (metadata) is asked, to know whether it would have been used.
+        if await _with_key_store_retries(
+            lambda: deps.keys.exists(scope, request.tenant_id, request.user_id, slot.key_provider), deps
+        ):
+            raise _Failed(ErrorCode.UNAUTHORIZED, "a stored key needs the user's token (header byok-user-token)")
+        return None
     return await _with_key_store_retries(
         lambda: deps.keys.get(scope, request.tenant_id, request.user_id, slot.key_provider),
         deps,  # type: ignore[arg-type]
@@ -259,7 +293,7 @@ async def _raise_for(
         if source in (KeySource.USER, KeySource.ORG):
             await deps.publisher.key_event(
                 KeyEvent(
-                    event_id=key_invalid_event_id(request.request_id),
+                    event_id=key_invalid_event_id(request.tenant_id, request.request_id),
                     type="key.invalid",
                     tenant_id=request.tenant_id,
                     user_id=request.user_id if source is KeySource.USER else None,
@@ -268,6 +302,7 @@ async def _raise_for(
                     fingerprint=fingerprint(call.api_key),
                     # the key-vault service marks exactly this version; a key rotated meanwhile stays active
                     version=context.get("key_version"),  # type: ignore[arg-type]
+                    request_id=request.request_id,  # type: ignore[call-arg]  # an added field (extra allowed)
                 )
             )
         raise _Failed(ErrorCode.INVALID_USER_KEY, f"the provider rejected the {source} key")
@@ -286,7 +321,7 @@ async def _publish_usage(request: PromptRequest, context: dict[str, object], usa
     source = context["key_source"]
     await deps.publisher.usage(
         UsageEvent(
-            event_id=usage_event_id(request.request_id),
+            event_id=usage_event_id(request.tenant_id, request.request_id),
             request_id=request.request_id,
             tenant_id=request.tenant_id,
             user_id=request.user_id,

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from byok_core.auth import build_verifier
 from byok_core.kafka import aiokafka_options
 from byok_core.logging import configure_logging
 from byok_core.observability import OpsServer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_events import topics
+from byok_pricing import load_pricer
 
 from .adapters.answered import AnsweredLru
 from .adapters.budgets import BudgetBlocks
@@ -24,6 +26,7 @@ from .adapters.kafka_publisher import KafkaPublisher
 from .adapters.key_cache import CachedKeyStore
 from .adapters.providers.gateway import SdkGateway
 from .adapters.sealed_opener import VaultSealedKeyOpener
+from .adapters.user_tokens import TokenAuthority
 from .adapters.vault_keys import VaultKeyStore
 from .config import InferenceSettings
 from .domain.retry import RetryPolicy
@@ -101,6 +104,8 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         publisher=KafkaPublisher(producer),
         answered=answered,
         budgets=budgets,
+        prices=load_pricer(settings.price_overrides),
+        authority=TokenAuthority(build_verifier(settings.auth)) if settings.user_auth == "required" else None,
         provider_retry=RetryPolicy(
             attempts=settings.retry_attempts,
             base_delay=settings.retry_base_delay_seconds,

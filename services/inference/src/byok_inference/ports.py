@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 from byok_events import DeadLetter, KeyEvent, PromptResponse, Provider, UsageEvent
@@ -27,6 +28,12 @@ class StoredKey:
 class KeyStore(Protocol):
     async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         """The usable key stored at this place, None when there is none (or it is marked invalid).
+
+        Raises KeyStoreUnavailable when the store cannot answer."""
+        ...
+
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        """Whether a usable key is stored at this place, without reading the key itself (its metadata only).
 
         Raises KeyStoreUnavailable when the store cannot answer."""
         ...
@@ -56,14 +63,26 @@ class Publisher(Protocol):
 
 
 class AnsweredRequests(Protocol):
-    """request_ids that already have a final answer, or that are being answered right now."""
+    """(tenant_id, request_id) pairs that already have a final answer, or that are being answered now."""
 
-    def claim(self, request_id: str) -> bool:
+    def claim(self, tenant_id: str, request_id: str) -> bool:
         """True when the caller may run the request; False when it is answered or in progress."""
         ...
 
-    def finish(self, request_id: str, answered: bool) -> None:
+    def finish(self, tenant_id: str, request_id: str, answered: bool) -> None:
         """Release a claim: answered=True records the request as answered."""
+        ...
+
+
+class UserAuthority(Protocol):
+    async def allows(self, token: str | None, tenant_id: str, user_id: str | None) -> bool:
+        """True when the prompt may use the stored user-side keys of this tenant and user."""
+        ...
+
+
+class PriceCheck(Protocol):
+    def has_price(self, provider: str, model: str, at: datetime) -> bool:
+        """Whether billing can price usage of this model (our provider name, the model id sent to it)."""
         ...
 
 

@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
+from byok_core.auth import AuthSettings, auth_problems
 from byok_core.settings import (
     KafkaSettings,
     ObservabilitySettings,
@@ -14,7 +15,7 @@ from byok_core.settings import (
     SystemKeys,
     VaultSettings,
 )
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .web.headers import parse_frame_ancestors
@@ -51,8 +52,6 @@ class KeyvaultSettings(BaseSettings):
 
     keyvault_host: str = Field("127.0.0.1", description="HTTP bind address")
     keyvault_port: int = Field(8080, description="HTTP port")
-    auth_jwt_secret: SecretStr | None = Field(None, description="HS256 secret of the bearer tokens")
-    auth_jwt_leeway_seconds: int = Field(10, ge=0, le=300)
     keyvault_max_body_bytes: int = Field(64 * 1024, description="Larger request bodies get 413")
     keyvault_outbox_path: str = Field(default_factory=_default_outbox_path, description="SQLite outbox file")
     keyvault_outbox_retry_seconds: float = Field(1.0, gt=0)
@@ -65,6 +64,7 @@ class KeyvaultSettings(BaseSettings):
         "", description="Origins that may embed the /keys page and hand it a token (space-separated); none"
     )
 
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="BYOK_AUTH_*: bearer token keys")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     vault: VaultSettings = Field(default_factory=VaultSettings)
     providers: ProviderEndpoints = Field(default_factory=ProviderEndpoints)
@@ -78,17 +78,18 @@ class KeyvaultSettings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _secret_required_in_prod(self) -> KeyvaultSettings:
-        if self.auth_jwt_secret is None or not self.auth_jwt_secret.get_secret_value():
-            if self.observability.env == "prod":
-                raise ValueError("BYOK_AUTH_JWT_SECRET is required when BYOK_ENV=prod")
-        elif self.observability.env == "prod" and len(self.auth_jwt_secret.get_secret_value()) < 32:
-            raise ValueError("BYOK_AUTH_JWT_SECRET must be at least 32 characters when BYOK_ENV=prod")
+    def _safe_auth_in_prod(self) -> KeyvaultSettings:
+        problems = auth_problems(self.auth, self.observability.env)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
-    def jwt_secret(self) -> str:
-        if self.auth_jwt_secret is not None and self.auth_jwt_secret.get_secret_value():
-            return self.auth_jwt_secret.get_secret_value()
+    def jwt_secret(self) -> str | None:
+        """The HS256 secret; without any verification key (dev only) a random per-process one."""
+        if self.auth.secret() is not None:
+            return self.auth.secret()
+        if self.auth.has_verification_key():
+            return None  # asymmetric tokens only
         log.warning(
             "BYOK_AUTH_JWT_SECRET is not set: using a random per-process secret, so no bearer token is "
             "accepted. Set BYOK_AUTH_JWT_SECRET (BYOK_ENV=prod refuses to start without it)."

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from byok_core.auth import build_verifier
 from byok_core.kafka import make_broker
 from byok_core.logging import configure_logging
 from byok_core.sealing_keys import SealingKeyStore
@@ -23,7 +24,7 @@ from .adapters.live_validator import SdkLiveValidator
 from .adapters.outbox_sqlite import SqliteOutbox
 from .adapters.vault_http import AsyncKV
 from .adapters.vault_store import VaultKeyStore
-from .auth import TokenVerifier
+from .auth import BearerAuth
 from .config import KeyvaultSettings, load_settings
 from .entrypoints.http import create_app
 from .entrypoints.kafka import register_key_event_subscriber, report_consumer_lag
@@ -78,7 +79,7 @@ def bootstrap(settings: KeyvaultSettings | None = None, *, publisher: EventPubli
     )
     validator = SdkLiveValidator(settings.providers, timeout_seconds=settings.keyvault_live_validation_timeout_seconds)
     deps = Deps(store=store, outbox=outbox, validator=validator)
-    verifier = TokenVerifier(settings.jwt_secret(), leeway_seconds=settings.auth_jwt_leeway_seconds)
+    verifier = BearerAuth(build_verifier(settings.auth, fallback_secret=settings.jwt_secret()))
 
     async def health() -> dict[str, Any]:
         vault_ok = await store.healthy()

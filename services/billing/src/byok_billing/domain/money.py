@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from byok_events import KeySource
+from byok_pricing.money import MONEY_CONTEXT, ZERO  # noqa: F401 - one decimal context for prices and charges
 
 CHARGE_QUANTUM = Decimal("1e-10")
-ZERO = Decimal(0)
-# Wide enough that no product or sum of the ledger ever rounds before the final quantize.
-MONEY_CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN)
 
 
 def markup_rate(key_source: KeySource | str, markup: Decimal, byok_fee: Decimal) -> Decimal:

@@ -17,6 +17,9 @@ class EnvKeyStore:
     def __init__(self, system_keys: SystemKeys) -> None:
         self._keys = {p: v.get_secret_value() for p, v in system_keys.present().items()}
 
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        return scope == "system" and bool(self._keys.get(provider.value))
+
     async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         if scope != "system":
             return None

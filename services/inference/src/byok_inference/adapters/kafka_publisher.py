@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 from byok_events import DeadLetter, KeyEvent, PromptResponse, UsageEvent, topics
+from byok_events.keys import INFERENCE_PRODUCER, PRODUCER_HEADER
 
 STATUS_HEADER = "byok-status"
+TENANT_HEADER = "byok-tenant"  # with the record key (request_id), names the request for de-duplication
 
 
 class KafkaPublisher:
@@ -31,7 +33,7 @@ class KafkaPublisher:
             topics.PROMPT_RESPONSES,
             event.request_id.encode(),
             event.to_bytes(),
-            [(STATUS_HEADER, event.status.encode())],
+            [(STATUS_HEADER, event.status.encode()), (TENANT_HEADER, event.tenant_id.encode())],
             partition,
         )
 
@@ -39,7 +41,12 @@ class KafkaPublisher:
         await self._send(topics.USAGE_EVENTS, event.tenant_id.encode(), event.to_bytes())
 
     async def key_event(self, event: KeyEvent) -> None:
-        await self._send(topics.KEY_EVENTS, event.tenant_id.encode(), event.to_bytes())
+        await self._send(
+            topics.KEY_EVENTS,
+            event.tenant_id.encode(),
+            event.to_bytes(),
+            [(PRODUCER_HEADER, INFERENCE_PRODUCER.encode())],
+        )
 
     async def dead_letter(self, event: DeadLetter, key: bytes | None) -> None:
         await self._send(topics.DLQ, key, event.to_bytes())

@@ -24,6 +24,7 @@ class CachedKeyStore:
         self._ttl = ttl
         self._max = max_entries
         self._entries: OrderedDict[_Place, tuple[float, StoredKey | None]] = OrderedDict()
+        self._exists: OrderedDict[_Place, tuple[float, bool]] = OrderedDict()
         self._pending: dict[_Place, asyncio.Future[StoredKey | None]] = {}
         self._generation: dict[_Place, int] = {}
 
@@ -55,10 +56,30 @@ class CachedKeyStore:
         future.set_result(key)
         return key
 
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        """Answered from a cached read when there is one, else from the store's metadata (cached alike)."""
+        place = (scope, tenant_id, user_id if scope == "user" else None, provider.value)
+        now = time.monotonic()
+        entry = self._entries.get(place)
+        if entry is not None and entry[0] > now:
+            return entry[1] is not None
+        known = self._exists.get(place)
+        if known is not None and known[0] > now:
+            return known[1]
+        generation = self._generation.get(place, 0)
+        found = await self._inner.exists(scope, tenant_id, user_id, provider)
+        if self._generation.get(place, 0) == generation:
+            self._exists[place] = (now + self._ttl, found)
+            self._exists.move_to_end(place)
+            while len(self._exists) > self._max:
+                self._exists.popitem(last=False)
+        return found
+
     def evict(self, tenant_id: str, user_id: str | None, scope: str, provider: str) -> None:
         """Forget one place (a key event for it arrived); a read in progress is not cached."""
         place = (scope, tenant_id, user_id if scope == "user" else None, provider)
         self._entries.pop(place, None)
+        self._exists.pop(place, None)
         self._generation[place] = self._generation.get(place, 0) + 1
         self._pending.pop(place, None)
 

@@ -26,6 +26,20 @@ class VaultKeyStore:
         self._vault = vault
         self._env_system = {p: v.get_secret_value() for p, v in (system_keys or SystemKeys()).present().items()}
 
+    async def exists(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> bool:
+        """From the secret's metadata: a current version that is neither deleted nor marked invalid."""
+        try:
+            path = _path(scope, tenant_id, user_id, provider)
+        except ValueError:
+            return False
+        if path is None:
+            return False
+        try:
+            metadata = await asyncio.to_thread(self._vault.kv_metadata, path)
+        except VaultError as exc:
+            raise KeyStoreUnavailable(type(exc).__name__) from None
+        return _exists_in(metadata)
+
     async def get(self, scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> StoredKey | None:
         try:
             if scope == "user":
@@ -46,6 +60,26 @@ class VaultKeyStore:
         if key is None and scope == "system" and provider.value in self._env_system:
             return StoredKey(self._env_system[provider.value])
         return key
+
+
+def _exists_in(metadata: dict[str, Any] | None) -> bool:
+    """A current version that is neither deleted, destroyed, nor the version marked invalid."""
+    if not metadata or not metadata.get("current_version"):
+        return False
+    current = str(metadata["current_version"])
+    version = (metadata.get("versions") or {}).get(current) or {}
+    if version.get("destroyed") or version.get("deletion_time"):
+        return False
+    custom = metadata.get("custom_metadata") or {}
+    return bool(custom.get("invalid_version") != current)
+
+
+def _path(scope: Scope, tenant_id: str, user_id: str | None, provider: Provider) -> str | None:
+    if scope == "user":
+        return user_key_path(tenant_id, user_id, provider.value) if user_id else None
+    if scope == "org":
+        return org_key_path(tenant_id, provider.value)
+    return system_key_path(provider.value)
 
 
 def _usable(found: tuple[dict[str, Any], dict[str, Any]] | None) -> StoredKey | None:

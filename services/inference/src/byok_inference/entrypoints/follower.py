@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ..adapters.answered import AnsweredLru
 from ..adapters.budgets import BudgetBlocks
-from ..adapters.kafka_publisher import STATUS_HEADER
+from ..adapters.kafka_publisher import STATUS_HEADER, TENANT_HEADER
 
 log = logging.getLogger("byok.inference.follower")
 
@@ -117,12 +117,15 @@ class StateFollower:
     def _apply(self, topic: str, record: object) -> None:
         try:
             if topic == topics.PROMPT_RESPONSES:
-                status = dict(record.headers or ()).get(STATUS_HEADER)  # type: ignore[attr-defined]
-                if status is None:  # written without our header: read the status from the body
+                headers = dict(record.headers or ())  # type: ignore[attr-defined]
+                status, tenant = headers.get(STATUS_HEADER), headers.get(TENANT_HEADER)
+                if status is None or tenant is None:  # written without our headers: read the body
                     body = loads_json(record.value)  # type: ignore[attr-defined]
                     status = str(body.get("status", "")).encode()
+                    tenant = str(body.get("tenant_id", "")).encode()
                 if status in _FINAL and record.key:  # type: ignore[attr-defined]
-                    self._answered.add(record.key.decode())  # type: ignore[attr-defined]
+                    # answered = (tenant_id, request_id): another tenant's request id is not this one
+                    self._answered.add(tenant.decode(), record.key.decode())  # type: ignore[attr-defined]
             elif topic == topics.BILLING_ALERTS:
                 self._budgets.apply(BudgetAlert.model_validate_json(record.value))  # type: ignore[attr-defined]
             elif topic == topics.KEY_EVENTS:

@@ -18,6 +18,7 @@ from byok_events import DeadLetter, ErrorCode, PromptRequest, PromptResponse, Re
 from byok_events.validation import field_errors, is_valid_id, loads_json
 from pydantic import ValidationError
 
+from ..adapters.user_tokens import token_of
 from ..handlers import Deps, handle_prompt
 
 log = logging.getLogger("byok.inference")
@@ -50,7 +51,7 @@ class PromptRecordHandler:
                 outcome = "invalid"
                 return
             with log_context(request_id=request.request_id, tenant_id=request.tenant_id):
-                ran = await handle_prompt(request, self._deps)
+                ran = await handle_prompt(request, self._deps, token_of(getattr(record, "headers", None)))
                 outcome = "ok" if ran else "duplicate"
         except Exception:
             outcome = "error"
@@ -103,14 +104,15 @@ class PromptRecordHandler:
         )
         await self._deps.publisher.dead_letter(letter, record.key)
         if is_valid_id(request_id):
-            if not self._deps.answered.claim(request_id):
+            tenant = tenant_id if is_valid_id(tenant_id) else ""
+            if not self._deps.answered.claim(tenant, request_id):
                 return
             answered = False
             try:
                 await self._deps.publisher.response(
                     PromptResponse(
                         request_id=request_id,
-                        tenant_id=tenant_id if is_valid_id(tenant_id) else "",
+                        tenant_id=tenant,
                         status="failed",
                         error=ResponseError(code=ErrorCode.INVALID_REQUEST, message=reason[:500]),
                     ),
@@ -118,7 +120,7 @@ class PromptRecordHandler:
                 )
                 answered = True
             finally:
-                self._deps.answered.finish(request_id, answered)
+                self._deps.answered.finish(tenant, request_id, answered)
 
 
 def _reply_partition(data: dict[str, Any]) -> int | None:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import TokenVerifier, Unauthorized
+from ..auth import BearerAuth, Unauthorized
 from ..domain.formats import KeyFormatError
 from ..domain.models import Principal
 from ..domain.models import Scope as KeyScope
@@ -167,7 +167,7 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
 def create_app(
     *,
     deps: Deps,
-    verifier: TokenVerifier,
+    verifier: BearerAuth,
     sealing: SealingKeyStore,
     health: HealthCheck,
     max_body_bytes: int = 64 * 1024,
@@ -200,15 +200,15 @@ def create_app(
         log.error("unexpected %s while handling a request", type(exc).__name__)
         return error_response(500, "internal_error", "internal error")
 
-    def principal_of(request: Request) -> Principal:
+    async def principal_of(request: Request) -> Principal:
         try:
-            return verifier.principal(request.headers.get("authorization"))
+            return await verifier.principal(request.headers.get("authorization"))
         except Unauthorized as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
 
     @app.get("/api/user-api-keys")
     async def list_user_keys(request: Request, scope: str | None = None) -> JSONResponse:
-        principal = principal_of(request)
+        principal = await principal_of(request)
         wanted = _scope(scope) if scope is not None else None
         with _translate():
             keys = await list_keys(principal, deps, wanted)
@@ -216,7 +216,7 @@ def create_app(
 
     @app.post("/api/user-api-keys", openapi_extra=STORE_KEY_OPENAPI)
     async def post_user_key(request: Request) -> JSONResponse:
-        principal = principal_of(request)
+        principal = await principal_of(request)
         body = await _json_object(request)
         provider = _provider(body.get("keyType"))
         api_key = body.get("apiKey")
@@ -232,7 +232,7 @@ def create_app(
 
     @app.delete("/api/user-api-keys/{key_type}")
     async def delete_user_key(request: Request, key_type: str, scope: str = "user") -> Response:
-        principal = principal_of(request)
+        principal = await principal_of(request)
         provider, wanted = _provider(key_type), _scope(scope)
         with _translate():
             await delete_key(principal, provider, wanted, deps)

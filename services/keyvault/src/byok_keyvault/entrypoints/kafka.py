@@ -14,6 +14,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
+from ..domain.key_invalid import refusal
 from ..handlers import handle_key_event
 from ..ports import KeyStore
 
@@ -46,6 +47,12 @@ def register_key_event_subscriber(
             return
         if event.type != "key.invalid":
             MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "ignored").inc()
+            return
+        why = refusal(event, getattr(raw, "headers", None))
+        if why is not None:  # forged or foreign: never marks a key
+            log.warning("key.invalid refused: %s", why)
+            await _dead_letter(broker, raw, body, f"invalid_request: key.invalid refused: {why}")
+            MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "refused").inc()
             return
         with log_context(event_id=event.event_id):
             for attempt in range(ATTEMPTS):
