@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from byok_events.keys import key_invalid_event_id
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -186,7 +187,23 @@ def _usage_fixup(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-_FIXUPS = {"UsageEvent": _usage_fixup}
+def _key_event_fixup(data: dict[str, Any]) -> dict[str, Any]:
+    # Half of the generated key events are the key.invalid events a consumer acts on.
+    if data.get("event_id", "").endswith(("0", "2", "4", "6", "8")) and isinstance(data.get("tenant_id"), str):
+        request_id = "r-" + data["event_id"]
+        data.update(
+            type="key.invalid",
+            version=data.get("version") or 1,
+            fingerprint=data.get("fingerprint") or "sk-a…wxyz#0a1b2c",
+            request_id=request_id,
+            event_id=key_invalid_event_id(data["tenant_id"], request_id),
+        )
+        if (data.get("scope") == "user") != bool(data.get("user_id")):
+            data["scope"] = "user" if data.get("user_id") else "org"
+    return data
+
+
+_FIXUPS = {"UsageEvent": _usage_fixup, "KeyEvent": _key_event_fixup}
 
 
 @functools.cache
@@ -219,10 +236,10 @@ def _mangled(draw: st.DrawFn, model: type[BaseModel]) -> bytes:
     raw = _dump(draw(valid(model)))
     how = draw(st.sampled_from(["byte", "truncate", "wrap", "nest", "bom", "nul", "pad"]))
     if how == "byte":
-        at = draw(st.integers(0, len(raw) - 1))
+        at = draw(st.integers(0, 10**6)) % len(raw)  # not bounded by len(raw): ids vary run to run
         return raw[:at] + draw(st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00", b"\x80"])) + raw[at + 1 :]
     if how == "truncate":
-        return raw[: draw(st.integers(0, len(raw) - 1))]
+        return raw[: draw(st.integers(0, 10**6)) % len(raw)]
     if how == "wrap":
         return b"[" + raw + b"]"
     if how == "nest":

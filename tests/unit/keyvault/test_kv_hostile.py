@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from byok_core.auth import TokenVerifier
 from byok_core.kafka import make_broker
 from byok_core.sealing import generate_keypair
 from byok_core.settings import KafkaSettings
 from byok_events import DeadLetter, topics
-from byok_keyvault.auth import TokenVerifier, Unauthorized
+from byok_keyvault.auth import BearerAuth, Unauthorized
 from byok_keyvault.entrypoints.http import create_app
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from faststream.kafka import TestKafkaBroker
@@ -33,7 +34,9 @@ async def _health():
 
 @pytest.fixture
 async def client(deps):
-    app = create_app(deps=deps, verifier=TokenVerifier(SECRET), sealing=FakeSealing(), health=_health)
+    app = create_app(
+        deps=deps, verifier=BearerAuth(TokenVerifier(secret=SECRET)), sealing=FakeSealing(), health=_health
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kv") as c:
         yield c
 
@@ -66,12 +69,12 @@ async def test_regression_nan_and_invalid_utf8_bodies_are_400(client) -> None:
 
 
 @pytest.mark.parametrize("claim", ["sub", "tenant"])
-def test_regression_claims_ending_in_a_newline_are_refused(claim: str) -> None:
+async def test_regression_claims_ending_in_a_newline_are_refused(claim: str) -> None:
     # `^...$` with re.match accepted "alice\n": one client's Vault path, another's in another client.
     claims = {"sub": "alice", "tenant": "acme"} | {claim: "alice\n"}
     token = make_token(claims["sub"], claims["tenant"])
     with pytest.raises(Unauthorized):
-        TokenVerifier(SECRET).principal("Bearer " + token)
+        await BearerAuth(TokenVerifier(secret=SECRET)).principal("Bearer " + token)
 
 
 async def test_regression_key_with_trailing_newline_inside_is_not_stored(client, store) -> None:
