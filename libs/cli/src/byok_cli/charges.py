@@ -23,11 +23,11 @@ from .errors import UNREACHABLE, USAGE, CliError, kafka_failure
 
 COLUMNS = ("billed_at", "tenant_id", "user_id", "provider", "model", "key_source", "provider_cost", "charge", "priced")
 _WIDTHS = tuple(max(len(c), w) for c, w in zip(COLUMNS, (20, 16, 10, 10, 24, 7, 14, 14, 6), strict=True))
-_DURATION = re.compile(r"^(\d+)([smhd])$")
+_DURATION = re.compile(r"(\d+)([smhd])")
 
 
 def parse_since(text: str) -> float:
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text.strip())
     if not match:
         raise CliError("--since is a duration like 90s, 15m, 2h or 7d", USAGE)
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]

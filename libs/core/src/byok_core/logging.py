@@ -5,30 +5,17 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-_KEY_SHAPES = re.compile(
-    r"sk-ant-[A-Za-z0-9_\-]{8,}"
-    r"|sk-or-v1-[A-Za-z0-9_\-]{8,}"
-    r"|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"
-    r"|AIza[0-9A-Za-z_\-]{20,}"
-    r"|hv[sbr]\.[A-Za-z0-9_\-]{16,}"
-    r"|(?i:bearer)\s+[A-Za-z0-9_\-\.=]{8,}"
-    r"|byok-seal-v[0-9]+\.[A-Za-z0-9_\-\.]{16,}"
-)
-REDACTED = "[REDACTED]"
+from .redaction import REDACTED, redact, redact_payload
+
+__all__ = ["REDACTED", "redact", "redact_payload", "log_context", "configure_logging"]
 
 _context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("byok_log_context", default=None)
-
-
-def redact(text: str) -> str:
-    """Replace anything shaped like a provider key, Vault token, bearer token or sealed key."""
-    return _KEY_SHAPES.sub(REDACTED, text)
 
 
 @contextmanager

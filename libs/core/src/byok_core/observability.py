@@ -21,6 +21,14 @@ IN_FLIGHT = Gauge("byok_in_flight", "Messages being processed", ["service"])
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """An HTTP method as a metric label: one of a fixed list, `other` for the rest (made-up methods
+    would otherwise make a new time series each)."""
+    return method if method in HTTP_METHODS else "other"
+
 
 async def record_consumer_lag(service: str, consumer: object) -> None:
     """Set byok_consumer_lag from an aiokafka consumer's assignment (highwater minus position)."""

@@ -7,18 +7,19 @@ from typing import Literal
 from pydantic import Field
 
 from .common import Event, KeySource, Money, Provider, Route, UtcDatetime, utc_now
+from .validation import Id, ModelId, ShortText
 
 
 class Charge(Event):
     """byok.billing.charge/v1: one priced usage event."""
 
     schema_: Literal["byok.billing.charge/v1"] = Field("byok.billing.charge/v1", alias="schema")
-    event_id: str
-    request_id: str | None = None
-    tenant_id: str
-    user_id: str | None = None
+    event_id: Id
+    request_id: Id | None = None
+    tenant_id: Id
+    user_id: Id | None = None
     provider: Provider
-    model: str
+    model: ModelId
     route: Route = Route.DIRECT
     key_source: KeySource
     byok: bool
@@ -26,7 +27,7 @@ class Charge(Event):
     markup_rate: Money
     charge: Money
     priced: bool
-    price_source: str
+    price_source: ShortText
     occurred_at: UtcDatetime
     billed_at: UtcDatetime = Field(default_factory=utc_now)
 
@@ -42,9 +43,12 @@ class BudgetAlert(Event):
     """
 
     schema_: Literal["byok.billing.alert/v1"] = Field("byok.billing.alert/v1", alias="schema")
-    event_id: str = Field(description="Unique id of this alert (a UUID); drop duplicates by it")
-    tenant_id: str = Field(description="The tenant whose budget is concerned")
-    period: str = Field(description="Budget period: the UTC calendar month of the usage, e.g. 2026-11")
+    event_id: Id = Field(description="Unique id of this alert (a UUID); drop duplicates by it")
+    tenant_id: Id = Field(description="The tenant whose budget is concerned")
+    period: str = Field(
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",  # pydantic's regex engine (Rust): `$` is the end of the text
+        description="Budget period: the UTC calendar month of the usage, e.g. 2026-11",
+    )
     kind: Literal["soft", "hard"] = Field(description="soft: a warning; hard: at 1.0 the tenant is blocked")
     measure: Literal["platform_charge", "provider_cost"] = Field(
         description=(

@@ -9,6 +9,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator
 
+from .validation import Timestamp
+
+MAX_MONEY_CHARS = 64
+MAX_MONEY_EXPONENT = 40
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -19,38 +24,27 @@ def _parse_money(value: object) -> Decimal:
         raise ValueError("money must be a decimal string, never a float")
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, (str, int)):
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        if len(str(value)) > MAX_MONEY_CHARS:
+            raise ValueError("money has at most 64 characters")
         try:
             parsed = Decimal(str(value))
         except ArithmeticError as exc:
             raise ValueError("not a decimal number") from exc
         if not parsed.is_finite():
             raise ValueError("money must be finite")
+        exponent = parsed.as_tuple().exponent
+        if not isinstance(exponent, int) or not -MAX_MONEY_EXPONENT <= exponent <= MAX_MONEY_EXPONENT:
+            raise ValueError("money has at most 40 digits either side of the point")
         return parsed
     raise ValueError("money must be a decimal string")
-
-
-def _format_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse_utc(value: object) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    else:
-        raise ValueError("timestamp must be an RFC 3339 string")
-    if parsed.tzinfo is None:
-        raise ValueError("timestamp must carry a UTC offset")
-    return parsed.astimezone(UTC)
 
 
 Money = Annotated[Decimal, PlainValidator(_parse_money), PlainSerializer(lambda d: format(d, "f"), return_type=str)]
 """A USD amount: a decimal string on the wire, a Decimal in Python."""
 
-UtcDatetime = Annotated[datetime, PlainValidator(_parse_utc), PlainSerializer(_format_utc, return_type=str)]
-"""An RFC 3339 UTC timestamp."""
+UtcDatetime = Timestamp
+"""An RFC 3339 timestamp, UTC in Python (byok_events.validation.Timestamp)."""
 
 
 class Provider(StrEnum):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from .common import Event, Provider, UtcDatetime, utc_now
+from .validation import Id, ShortText
 
 KeyEventType = Literal["key.stored", "key.rotated", "key.deleted", "key.invalid"]
 
@@ -26,12 +27,12 @@ def key_invalid_event_id(tenant_id: str, request_id: str) -> str:
 
 class KeyEvent(Event):
     schema_: Literal["byok.key.event/v1"] = Field("byok.key.event/v1", alias="schema")
-    event_id: str
+    event_id: Id
     type: KeyEventType
-    tenant_id: str
-    user_id: str | None = None
+    tenant_id: Id
+    user_id: Id | None = None
     scope: Literal["user", "org"]
     provider: Provider
-    fingerprint: str | None = None
-    version: int | None = None
+    fingerprint: ShortText | None = None
+    version: Annotated[int, Field(strict=True, ge=0, le=2**53)] | None = None
     at: UtcDatetime = Field(default_factory=utc_now)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from .common import ByokMode, ErrorCode, Event, KeySource, Provider, Route, UtcDatetime, utc_now
+from .validation import Id, ModelId, ShortText, TokenCount
 
 MAX_MESSAGES = 1_000
 MAX_CONTENT_CHARS = 1_000_000
@@ -143,12 +144,12 @@ class PromptRequest(Event):
     schema_: Literal["byok.prompt.request/v1"] = Field(
         "byok.prompt.request/v1", alias="schema", description="Schema name and version"
     )
-    request_id: str = Field(min_length=1, max_length=200, description="Idempotency key; also the record key")
-    tenant_id: str = Field(min_length=1, max_length=200, description="The tenant (org) the request runs for")
-    user_id: str | None = Field(None, max_length=200, description="The end user, when known")
-    model: str = Field(min_length=1, max_length=200, description="Model id, optionally provider-prefixed")
+    request_id: Id = Field(description="Idempotency key; also the record key")
+    tenant_id: Id = Field(description="The tenant (org) the request runs for")
+    user_id: Id | None = Field(None, description="The end user, when known")
+    model: ModelId = Field(description="Model id, optionally provider-prefixed")
     messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
-    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    max_tokens: TokenCount | None = Field(None, ge=1, le=1_000_000)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
     stop: list[str] | str | None = None
@@ -207,16 +208,16 @@ class PromptRequest(Event):
 
 
 class Usage(BaseModel):
-    input_tokens: int = Field(0, ge=0)
-    output_tokens: int = Field(0, ge=0)
-    cache_read_tokens: int = Field(0, ge=0)
-    cache_write_tokens: int = Field(0, ge=0)
-    reasoning_tokens: int = Field(0, ge=0, description="Part of output_tokens (priced as output)")
+    input_tokens: TokenCount = 0
+    output_tokens: TokenCount = 0
+    cache_read_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
+    reasoning_tokens: TokenCount = Field(0, description="Part of output_tokens (priced as output)")
 
 
 class ResponseError(BaseModel):
     code: ErrorCode
-    message: str
+    message: ShortText
     retriable: bool = False
 
 
@@ -224,11 +225,13 @@ class PromptResponse(Event):
     """The outcome of a prompt, or one stream delta (byok.prompt.response/v1)."""
 
     schema_: Literal["byok.prompt.response/v1"] = Field("byok.prompt.response/v1", alias="schema")
-    request_id: str
-    tenant_id: str
+    request_id: Id
+    tenant_id: Id | Literal[""] = Field(
+        description='The tenant; "" only in the failed answer to a request whose tenant_id could not be read'
+    )
     status: Literal["completed", "failed", "delta"]
     provider: Provider | None = None
-    model: str | None = None
+    model: ModelId | None = None
     route: Route | None = None
     key_source: KeySource | None = None
     output_text: str | None = None
@@ -238,7 +241,7 @@ class PromptResponse(Event):
     tool_call_deltas: list[ToolCallDelta] | None = Field(
         None, description="delta: pieces of tool calls", exclude_if=_is_none
     )
-    finish_reason: str | None = Field(None, description="stop | length | tool_calls | content_filter | error")
+    finish_reason: ShortText | None = Field(None, description="stop | length | tool_calls | content_filter | error")
     dropped_params: list[str] | None = Field(
         None, description="completed: sampling settings the provider's API does not take, not sent", exclude_if=_is_none
     )

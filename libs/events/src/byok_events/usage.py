@@ -7,32 +7,30 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .common import Event, KeySource, Provider, Route, UtcDatetime
+from .validation import MAX_TOKENS, Id, ModelId, TokenCount
 
-MAX_TOKENS_PER_EVENT = 100_000_000
+MAX_TOKENS_PER_EVENT = MAX_TOKENS
 
 
 class UsageEvent(Event):
     """byok.usage/v1. event_id is the billing idempotency key."""
 
     schema_: Literal["byok.usage/v1"] = Field("byok.usage/v1", alias="schema")
-    event_id: str = Field(min_length=1, max_length=200)
-    request_id: str | None = Field(None, max_length=200)
-    tenant_id: str = Field(min_length=1, max_length=200)
-    user_id: str | None = Field(None, max_length=200)
+    event_id: Id
+    request_id: Id | None = None
+    tenant_id: Id
+    user_id: Id | None = None
     provider: Provider
-    model: str = Field(min_length=1, max_length=200)
+    model: ModelId
     route: Route = Route.DIRECT
     key_source: KeySource
     byok: bool
-    input_tokens: int = Field(ge=0, le=MAX_TOKENS_PER_EVENT, description="TOTAL input, cache included")
-    output_tokens: int = Field(ge=0, le=MAX_TOKENS_PER_EVENT)
-    cache_read_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_EVENT)
-    cache_write_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_EVENT)
-    reasoning_tokens: int = Field(
-        0,
-        ge=0,
-        le=MAX_TOKENS_PER_EVENT,
-        description="Reasoning/thinking tokens: part of output_tokens, priced as output",
+    input_tokens: TokenCount = Field(description="TOTAL input, cache included")
+    output_tokens: TokenCount
+    cache_read_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
+    reasoning_tokens: TokenCount = Field(
+        0, description="Reasoning/thinking tokens: part of output_tokens, priced as output"
     )
     metadata: dict[str, str] | None = Field(
         None, description="The request's metadata, carried along", exclude_if=lambda v: v is None

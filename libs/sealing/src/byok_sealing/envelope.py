@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 VERSION = "byok-seal-v2"
 ALGORITHM = "X25519-HKDF-SHA256-ChaCha20Poly1305"
-_KID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_KID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 MAX_SEALED_LENGTH = 4096
 DEFAULT_MAX_AGE_SECONDS = 900.0
 MAX_CLOCK_SKEW_SECONDS = 60.0  # a created_at this far ahead of the worker's clock is still accepted
@@ -70,7 +70,7 @@ def generate_keypair(kid: str | None = None) -> SealingKeyPair:
     private_raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     public_raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     kid = kid or "sk" + hashlib.sha256(public_raw).hexdigest()[:16]
-    if not _KID.match(kid):
+    if not _KID.fullmatch(kid):
         raise ValueError("kid must be 1-64 characters of [A-Za-z0-9_-]")
     return SealingKeyPair(kid=kid, private_key=private_raw, public_key=public_raw)
 
@@ -155,7 +155,7 @@ def _split(sealed: str) -> tuple[str, bytes, bytes]:
     if not isinstance(sealed, str) or len(sealed) > MAX_SEALED_LENGTH:
         raise SealedKeyInvalid("sealed key is malformed")
     parts = sealed.split(".")
-    if len(parts) != 4 or not _KID.match(parts[1]):
+    if len(parts) != 4 or not _KID.fullmatch(parts[1]):
         raise SealedKeyInvalid("sealed key is malformed")
     if parts[0] != VERSION:
         raise SealedKeyInvalid(f"sealed key is not of the {VERSION} format")
@@ -183,11 +183,11 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-_B64URL = re.compile(r"^[A-Za-z0-9_\-]*$")
+_B64URL = re.compile(r"[A-Za-z0-9_\-]*")
 
 
 def _unb64(text: str) -> bytes:
-    if not _B64URL.match(text):
+    if not _B64URL.fullmatch(text):
         raise ValueError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

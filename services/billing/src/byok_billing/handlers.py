@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from byok_core.kafka import DeadLetters, failure_reason
 from byok_events import UsageEvent, topics, utc_now
+from byok_events.validation import field_errors
 from pydantic import ValidationError
 
 from .domain.charges import ChargeRecord, price_event
@@ -40,12 +41,8 @@ class BatchOutcome:
 
 
 def _reason(exc: ValidationError) -> str:
-    """A short reason without the offending values (they could be anything)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False)[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ())) or "record"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "invalid_request: " + "; ".join(parts)
+    """A short reason naming the fields, without the offending values (they could be anything)."""
+    return "invalid_request: " + field_errors(exc)
 
 
 def dead_letter(record: InRecord, reason: str) -> OutRecord:

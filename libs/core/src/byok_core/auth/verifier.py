@@ -17,7 +17,7 @@ from .keys import ASYMMETRIC_ALGORITHMS, VerificationKey, pem_key
 from .settings import AuthSettings
 
 # Ids that can safely name a key's place (byok_core.vault.key_codec percent-encodes whatever else passes).
-_ID = re.compile(r"^[A-Za-z0-9_.@\-]{1,128}$")
+_ID = re.compile(r"[A-Za-z0-9_.@\-]{1,128}")
 ROLES = ("member", "admin")
 REQUIRED_CLAIMS = ["sub", "tenant", "role", "exp", "iat"]
 MAX_TOKEN_CHARS = 8192
@@ -145,7 +145,7 @@ class TokenVerifier:
             raise TokenInvalid("lifetime")
         sub, tenant, role = claims.get("sub"), claims.get("tenant"), claims.get("role")
         for value in (sub, tenant):
-            if not isinstance(value, str) or not _ID.match(value) or value in (".", ".."):
+            if not isinstance(value, str) or not _ID.fullmatch(value) or value in (".", ".."):
                 raise TokenInvalid("claims")
         if role not in ROLES:
             raise TokenInvalid("claims")

@@ -23,8 +23,8 @@ OPENROUTER_IDS: dict[str, str] = {
     "claude-sonnet-4-0": "anthropic/claude-sonnet-4",
     "claude-opus-4-0": "anthropic/claude-opus-4",
 }
-_DATE_SUFFIX = re.compile(r"-(\d{8}|latest)$")
-_VERSION_DIGITS = re.compile(r"(?<=\d)-(?=\d(?:$|-))")
+_DATE_SUFFIX = re.compile(r"-(\d{8}|latest)\Z")
+_VERSION_DIGITS = re.compile(r"(?<=\d)-(?=\d(?:\Z|-))")
 
 
 def route_model(model: str) -> tuple[Provider, str]:

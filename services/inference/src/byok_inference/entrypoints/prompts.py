@@ -9,7 +9,6 @@ stops. Dead letters come from the shared factory (redacted, cut at max_dlq_paylo
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from byok_core.kafka import DeadLetters, PublishFailed, failure_reason, record_k
 from byok_core.logging import log_context
 from byok_core.observability import HANDLE_SECONDS, MESSAGES
 from byok_events import ErrorCode, PromptRequest, PromptResponse, ResponseError, topics
+from byok_events.validation import field_errors, is_valid_id, loads_json
 from pydantic import ValidationError
 
 from ..adapters.user_tokens import token_of
@@ -90,9 +90,9 @@ class PromptRecordHandler:
                 pass
         data: Any = None
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            await self._reject(record, "not JSON (or nested too deeply)", None)
+            data = loads_json(raw, max_bytes=max(len(raw), 1))  # the size is judged below, with its own reason
+        except ValueError:
+            await self._reject(record, "not JSON", None)
             return None
         if len(raw) > self._limits.max_request_bytes:
             await self._reject(record, f"record larger than {self._limits.max_request_bytes} bytes", data)
@@ -100,11 +100,7 @@ class PromptRecordHandler:
         try:
             return PromptRequest.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
-                for e in exc.errors(include_input=False, include_url=False)[:5]
-            )
-            await self._reject(record, f"wrong schema: {problems}", data)
+            await self._reject(record, f"wrong schema: {field_errors(exc)}", data)
         except Exception as exc:
             await self._reject(record, f"wrong schema: {failure_reason(exc)}", data)
         return None
@@ -119,8 +115,8 @@ class PromptRecordHandler:
             extra={"reason": reason[:200], "offset": record.offset, "partition": record.partition},
         )
         await self._deps.publisher.dead_letter(letter, record_key(record))
-        if isinstance(request_id, str) and 0 < len(request_id) <= 200:
-            tenant = tenant_id if isinstance(tenant_id, str) else ""
+        if is_valid_id(request_id):
+            tenant = tenant_id if is_valid_id(tenant_id) else ""
             if not self._deps.answered.claim(tenant, request_id):
                 return
             answered = False

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from byok_events import Provider
 
-_KEY_CHARS = re.compile(r"^[A-Za-z0-9_\-]+$")
+_KEY_CHARS = re.compile(r"[A-Za-z0-9_\-]+")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def normalize_key(provider: Provider, raw: str) -> str:
         raise KeyFormatError("empty", "the key is empty")
     if len(key) > fmt.max_length:
         raise KeyFormatError("too_long", f"a {provider.value} key has at most {fmt.max_length} characters")
-    if not key.isascii() or not _KEY_CHARS.match(key):
+    if not key.isascii() or not _KEY_CHARS.fullmatch(key):
         raise KeyFormatError(
             "invalid_characters", "a key contains only letters, digits, '-' and '_' (no spaces or unicode)"
         )

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from byok_core.logging import log_context
+from byok_core.observability import method_label
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultError
 from byok_events import Provider
+from byok_events.validation import loads_json
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +34,26 @@ from ..web import mount_keys_page
 log = logging.getLogger("byok.keyvault.http")
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class StoreKeyBody(BaseModel):
+    """The body of POST /api/user-api-keys, as documented (the route checks it field by field, so that
+    each refusal keeps its own error code)."""
+
+    keyType: Literal["anthropic", "openai", "gemini", "openrouter"] = Field(description="The provider of the key")
+    apiKey: str = Field(min_length=1, max_length=256, description="The provider key; never echoed")
+    scope: Literal["user", "org"] = Field("user", description="org needs the admin role")
+    validate_: Literal["format", "live"] | None = Field(
+        "format", alias="validate", description="live: also ask the provider whether the key works"
+    )
+
+
+STORE_KEY_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": StoreKeyBody.model_json_schema(by_alias=True)}},
+    }
+}
 
 
 class ApiError(Exception):
@@ -129,7 +151,7 @@ class RequestObserver:
             finally:
                 route = getattr(scope.get("route"), "path", "unmatched")
                 elapsed = time.perf_counter() - started
-                method = scope.get("method", "")
+                method = method_label(scope.get("method", ""))
                 HTTP_REQUESTS.labels(method, route, str(status)).inc()
                 HTTP_SECONDS.labels(method, route).observe(elapsed)
                 if route not in ("/metrics", "/healthz"):
@@ -152,7 +174,8 @@ def create_app(
     lifespan: Any = None,
     frame_ancestors: tuple[str, ...] = (),
 ) -> FastAPI:
-    app = FastAPI(title="byok key-vault", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    # The OpenAPI document is served (for clients and the fuzz tests); the interactive docs pages are not.
+    app = FastAPI(title="byok key-vault", docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan)
 
     app.add_middleware(BodyLimit, limit=max_body_bytes)  # before anything reads the body
     app.add_middleware(RequestObserver)  # outermost: 413s are logged and counted too
@@ -191,7 +214,7 @@ def create_app(
             keys = await list_keys(principal, deps, wanted)
         return JSONResponse({"keys": [k.to_api() for k in keys]})
 
-    @app.post("/api/user-api-keys")
+    @app.post("/api/user-api-keys", openapi_extra=STORE_KEY_OPENAPI)
     async def post_user_key(request: Request) -> JSONResponse:
         principal = await principal_of(request)
         body = await _json_object(request)
@@ -238,8 +261,8 @@ def create_app(
 async def _json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = loads_json(raw)  # nesting, NaN, invalid UTF-8: a 400, never a RecursionError (500)
+    except ValueError:
         raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_request", "the body must be a JSON object")

@@ -70,6 +70,10 @@ def register_key_event_subscriber(
                     await handle_key_event(event, store)
                     MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "ok").inc()
                     break
+                except ValueError:  # ids the key store cannot place (a path segment it refuses): no retry helps
+                    await _dead_letter(broker, raw, body, "invalid_request: tenant_id or user_id: not a key path")
+                    MESSAGES.labels(SERVICE, topics.KEY_EVENTS, "dlq").inc()
+                    break
                 except Exception as exc:
                     if attempt == ATTEMPTS - 1:
                         log.error("key.invalid not recorded after %d attempts (%s)", ATTEMPTS, type(exc).__name__)

@@ -17,14 +17,14 @@ KEYS_API = "/api/user-api-keys"
 
 # An origin a platform may embed the page from: scheme, host and optional port, nothing else (no path,
 # wildcard, quote, ';' or ',' can reach the CSP header), or the keyword 'self'.
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 
 
 def parse_frame_ancestors(value: str) -> tuple[str, ...]:
     """Space- or comma-separated origins; ValueError names the rule, not the setting's whole value."""
     origins = tuple(o for o in re.split(r"[\s,]+", value.strip()) if o)
     for origin in origins:
-        if origin != "'self'" and not _ORIGIN.match(origin):
+        if origin != "'self'" and not _ORIGIN.fullmatch(origin):
             raise ValueError("each frame ancestor is 'self' or an origin like https://platform.example:8443")
     return origins
 

@@ -35,7 +35,7 @@ def render_page(frame_ancestors: tuple[str, ...]) -> bytes:
 def key_formats() -> dict[str, object]:
     """The format rules of domain/formats.py, so the page checks a key before sending it."""
     return {
-        "keyChars": KEY_CHARS.pattern,
+        "keyChars": f"^(?:{KEY_CHARS.pattern})$",  # anchored for the browser (JavaScript: $ is the end)
         "providers": {
             provider.value: {
                 "prefixes": list(fmt.prefixes),

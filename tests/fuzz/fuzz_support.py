@@ -1,0 +1,59 @@
+"""What every fuzzed consumer must do with a record: a normal outcome or one dead letter, nothing else.
+
+BYOK_FUZZ_SCALE multiplies the number of cases (default 1: at least 5,000 records per consumed topic).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from byok_events import DeadLetter
+from fuzz_strategies import KEY_PROBES
+from hypothesis import HealthCheck, settings
+from pydantic import BaseModel, ValidationError
+
+SCALE = float(os.environ.get("BYOK_FUZZ_SCALE", "1"))
+
+# No deadline (a 1 MB record takes a while on a busy machine) and no example database on disk.
+FUZZ = settings(
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+
+
+def cases(n: int) -> int:
+    return max(1, int(n * SCALE))
+
+
+@dataclass
+class Record:
+    """The attributes of an aiokafka ConsumerRecord that the consumers read."""
+
+    value: bytes | None
+    key: bytes | None = b"k"
+    topic: str = ""
+    partition: int = 0
+    offset: int = 0
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def accepted(model: type[BaseModel], raw: bytes, max_bytes: int | None = None) -> Any | None:
+    """The model's verdict, the oracle: the event when the contract accepts the record, else None."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        return None
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
+def check_dead_letter(letter: DeadLetter, max_payload_chars: int | None = None) -> None:
+    text = letter.model_dump_json()
+    assert letter.reason.startswith("invalid_request: "), letter.reason[:200]
+    assert not any(probe in text for probe in KEY_PROBES), "key material in a dead letter"
+    if max_payload_chars is not None:
+        assert len(letter.payload) <= max_payload_chars
