@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from byok_core.kafka import make_broker
+from byok_core.kafka import StateFollower, make_broker
 from byok_core.settings import KafkaSettings
 from byok_events import BudgetAlert, DeadLetter, KeyEvent, PromptResponse, topics
 from byok_events.keys import INFERENCE_PRODUCER, PRODUCER_HEADER
 from byok_inference.adapters.answered import AnsweredLru
 from byok_inference.adapters.budgets import BudgetBlocks
 from byok_inference.adapters.kafka_publisher import STATUS_HEADER, TENANT_HEADER
-from byok_inference.entrypoints.follower import StateFollower
+from byok_inference.entrypoints.state_topics import state_topics
 from byok_keyvault.domain.key_invalid import refusal
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from faststream.kafka import TestKafkaBroker
@@ -38,12 +38,11 @@ class CountingBudgets(BudgetBlocks):
 
 def follower() -> tuple[StateFollower, AnsweredLru, CountingBudgets, list[tuple[Any, ...]]]:
     answered, budgets, evicted = AnsweredLru(), CountingBudgets(), []
-    state = StateFollower(
-        None,  # type: ignore[arg-type]  # _apply, the per-record path, does not touch the consumer
-        answered=answered,
-        budgets=budgets,
-        evict=lambda *place: evicted.append(place),
+    followed = state_topics(
+        answered=answered, budgets=budgets, evict=lambda *place: evicted.append(place), dedupe_window=3600
     )
+    # _apply, the per-record path, does not touch the consumer
+    state = StateFollower(None, followed, service="inference")  # type: ignore[arg-type]
     return state, answered, budgets, evicted
 
 

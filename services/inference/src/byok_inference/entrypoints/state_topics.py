@@ -8,7 +8,6 @@ byok.keys.events       from now: a key event evicts the cached key of its place 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 from byok_core.kafka import Followed
 from byok_events import BudgetAlert, KeyEvent, topics
+from byok_events.validation import loads_json
 
 from ..adapters.answered import AnsweredLru
 from ..adapters.budgets import BudgetBlocks
@@ -40,7 +40,7 @@ def state_topics(
         headers = dict(record.headers or ())
         status, tenant = headers.get(STATUS_HEADER), headers.get(TENANT_HEADER)
         if status is None or tenant is None:  # written without our headers: read the body
-            body = json.loads(record.value)
+            body = loads_json(record.value)
             status = str(body.get("status", "")).encode()
             tenant = str(body.get("tenant_id", "")).encode()
         if status in _FINAL and record.key:
