@@ -116,9 +116,11 @@ HOSTILE_VALUES: st.SearchStrategy[Any] = st.one_of(
 )
 
 
-def _from_schema(schema: dict[str, Any], defs: dict[str, Any], name: str = "") -> st.SearchStrategy[Any]:
+def _from_schema(schema: dict[str, Any] | bool, defs: dict[str, Any], name: str = "") -> st.SearchStrategy[Any]:
     if name in BY_NAME:
         return BY_NAME[name]
+    if isinstance(schema, bool):  # JSON Schema's `true` (anything: a tool's parameters, say) or `false`
+        return st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20)) if schema else st.nothing()
     if "$ref" in schema:
         return _from_schema(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
     if "const" in schema:
@@ -203,7 +205,17 @@ def _key_event_fixup(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-_FIXUPS = {"UsageEvent": _usage_fixup, "KeyEvent": _key_event_fixup}
+def _prompt_fixup(data: dict[str, Any]) -> dict[str, Any]:
+    # Agent-grade messages have cross-field rules (a tool result answers an earlier call, tool_choice needs
+    # tools); three prompts in four get a plain conversation, so that most generated prompts are valid.
+    if isinstance(data.get("request_id"), str) and hash(data["request_id"]) % 4:
+        data["messages"] = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "fuzz"}]
+        data.pop("tools", None)
+        data.pop("tool_choice", None)
+    return data
+
+
+_FIXUPS = {"UsageEvent": _usage_fixup, "KeyEvent": _key_event_fixup, "PromptRequest": _prompt_fixup}
 
 
 @functools.cache
