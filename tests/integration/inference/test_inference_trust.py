@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import hvac
 import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -105,8 +106,8 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
 ) -> None:
     tenant = f"auth{RUN}"
     user_key, org_key = f"user-key-{RUN}", f"org-key-{RUN}"
-    put_key(vault_root, user_key_path(tenant, "u1", "openai"), user_key)
-    put_key(vault_root, org_key_path(tenant, "anthropic"), org_key)
+    await put_key(vault_root, user_key_path(tenant, "u1", "openai"), user_key)
+    await put_key(vault_root, org_key_path(tenant, "anthropic"), org_key)
     cases = {
         # request id suffix: (model, token, expected status, expected key)
         "none": ("gpt-4.1", None, "unauthorized", None),
@@ -122,7 +123,7 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
             "gemini-2.5-flash",
             None,
             "completed",
-            expected_system_key(vault_root, "gemini", SYSTEM_KEYS["gemini"]),
+            await expected_system_key(vault_root, "gemini", SYSTEM_KEYS["gemini"]),
         ),
     }
     try:
@@ -143,11 +144,12 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
         charged = {u["request_id"] for u in usages.values() if u["tenant_id"] == tenant}
         assert charged == {f"{RUN}-auth-valid", f"{RUN}-auth-org-valid", f"{RUN}-auth-system"}
     finally:
-        vault_root.kv_destroy(user_key_path(tenant, "u1", "openai"))
-        vault_root.kv_destroy(org_key_path(tenant, "anthropic"))
+        await vault_root.destroy(user_key_path(tenant, "u1", "openai"))
+        await vault_root.destroy(org_key_path(tenant, "anthropic"))
 
 
 async def test_without_a_token_a_deleted_or_rejected_stored_key_does_not_block_the_system_key(
+    stack_env: dict[str, str],
     fake_providers: RunningFakeProviders,
     vault_root: VaultClient,
     producer: AIOKafkaProducer,
@@ -158,15 +160,11 @@ async def test_without_a_token_a_deleted_or_rejected_stored_key_does_not_block_t
     learns this from Vault's metadata alone."""
     tenant = f"gone{RUN}"
     deleted, rejected = user_key_path(tenant, "u1", "openai"), org_key_path(tenant, "openai")
-    put_key(vault_root, deleted, f"deleted-{RUN}")
-    put_key(vault_root, rejected, f"rejected-{RUN}")
-    mount = vault_root.kv_mount
-    vault_root.call(lambda c: c.secrets.kv.v2.delete_latest_version_of_secret(path=deleted, mount_point=mount))
-    vault_root.call(
-        lambda c: c.secrets.kv.v2.update_metadata(
-            path=rejected, custom_metadata={"invalid_version": "1"}, mount_point=mount
-        )
-    )
+    await put_key(vault_root, deleted, f"deleted-{RUN}")
+    await put_key(vault_root, rejected, f"rejected-{RUN}")
+    root = hvac.Client(url=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_ROOT_TOKEN"])
+    root.secrets.kv.v2.delete_latest_version_of_secret(path=deleted, mount_point=vault_root.kv_mount)
+    await vault_root.set_custom_metadata(rejected, {"invalid_version": "1"})
     rid = f"{RUN}-gone"
     try:
         await send_with(producer, prompt(rid, tenant, "gpt-4.1"), None)
@@ -174,11 +172,11 @@ async def test_without_a_token_a_deleted_or_rejected_stored_key_does_not_block_t
         [final] = finals(responses, rid)
         assert final["status"] == "completed" and final["key_source"] == "system", final
         assert [c.api_key for c in fake_providers.server.book.find(contains=f"<{rid}>")] == [
-            expected_system_key(vault_root, "openai", SYSTEM_KEYS["openai"])
+            await expected_system_key(vault_root, "openai", SYSTEM_KEYS["openai"])
         ]
     finally:
-        vault_root.kv_destroy(deleted)
-        vault_root.kv_destroy(rejected)
+        await vault_root.destroy(deleted)
+        await vault_root.destroy(rejected)
 
 
 async def test_tenant_b_reusing_tenant_as_request_id_is_answered(
@@ -262,7 +260,7 @@ async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
     """Canary tokens (valid, another user's, expired, and one on a record that goes to the DLQ) are found
     nowhere but in the request records that carried them. Positive control: the request topic's headers."""
     tenant = f"canary{RUN}"
-    put_key(vault_root, user_key_path(tenant, "u1", "openai"), f"canary-user-key-{RUN}")
+    await put_key(vault_root, user_key_path(tenant, "u1", "openai"), f"canary-user-key-{RUN}")
     probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None)
     await probe.start()
     try:
@@ -303,4 +301,4 @@ async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
         assert "user token refused" in text and "user token of another tenant or user" in text, "logs captured"
         assert not any(n.decode() in text for n in needles), "a user token in a log record"
     finally:
-        vault_root.kv_destroy(user_key_path(tenant, "u1", "openai"))
+        await vault_root.destroy(user_key_path(tenant, "u1", "openai"))
