@@ -39,7 +39,11 @@ async def test_three_brokers_replicate_three_times_and_survive_one_loss(tmp_path
         await admin.start()
         try:
             assert len((await admin.describe_cluster())["brokers"]) == 3
-            (described,) = await admin.describe_topics([TOPIC])
+            for _ in range(150):  # a broker may not have the new topic's metadata yet: wait for it, bounded
+                (described,) = await admin.describe_topics([TOPIC])
+                if described["partitions"]:
+                    break
+                await asyncio.sleep(0.2)
             assert {len(p["replicas"]) for p in described["partitions"]} == {3}
             (configs,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, TOPIC)])
             values = {entry[0]: entry[1] for entry in configs.resources[0][4]}
