@@ -16,6 +16,8 @@ from ..settings import KafkaSettings
 from .connection import aiokafka_options
 from .errors import PublishFailed, RecordRejected
 
+RETRIABLE_ATTEMPTS = 6  # 0.25 + 0.5 + 1 + 2 + 4 s of back-off: longer than a leader election
+
 Headers = list[tuple[str, bytes]]
 MAX_CACHED_KEYS = 100_000
 
@@ -64,13 +66,22 @@ class KafkaPublisher:
         *,
         partition: int | None = None,
     ) -> None:
-        try:
-            future = await self.producer.send(topic, value=value, key=key, headers=headers, partition=partition)
-            await future
-        except MessageSizeTooLargeError as exc:
-            raise RecordRejected(f"a record of {len(value)} bytes is too large for {topic}") from exc
-        except (KafkaError, TimeoutError) as exc:
-            raise PublishFailed(f"{topic}: {type(exc).__name__}") from exc
+        for attempt in range(RETRIABLE_ATTEMPTS):
+            try:
+                future = await self.producer.send(topic, value=value, key=key, headers=headers, partition=partition)
+                await future
+                return
+            except MessageSizeTooLargeError as exc:
+                raise RecordRejected(f"a record of {len(value)} bytes is too large for {topic}") from exc
+            except KafkaError as exc:
+                # A broker lost mid-send (NodeNotReady, NotLeader...): the cluster elects a new leader within
+                # seconds; only an error that outlasts that is a refused write (a re-send is at-least-once).
+                if getattr(exc, "retriable", False) and attempt + 1 < RETRIABLE_ATTEMPTS:
+                    await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
+                    continue
+                raise PublishFailed(f"{topic}: {type(exc).__name__}") from exc
+            except TimeoutError as exc:
+                raise PublishFailed(f"{topic}: {type(exc).__name__}") from exc
 
     async def dead_letter(self, letter: DeadLetter, key: bytes | None) -> None:
         await self.send(topics.DLQ, key, letter.to_bytes())
