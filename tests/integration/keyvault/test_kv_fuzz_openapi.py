@@ -240,3 +240,18 @@ def _fuzz(url: str) -> None:
     print(f"[fuzz] key-vault API cases per endpoint: {counts}, made-up methods: {made_up}")
     assert all(n >= CASES_PER_ENDPOINT // 6 for name, n in counts.items() if not name.endswith("2xx"))
     assert counts.get("POST /api/user-api-keys 2xx", 0) > 0 and counts.get("GET /api/user-api-keys 2xx", 0) > 0
+
+
+async def test_live_validation_is_answered_by_the_provider(kv_with_providers) -> None:
+    """Regression (CI, the fuzz): a well-formed key with `validate: live` got a 502 because the fake providers had
+    no key-check endpoints. The provider's answer decides: 201 for a key it accepts, never a 5xx."""
+    headers = auth_header("member")
+    async with httpx.AsyncClient(base_url=kv_with_providers.url, timeout=30) as client:
+        for provider in Provider:
+            fmt = FORMATS[provider]
+            key = fmt.prefixes[0] + ("Q" if fmt.prefixes[0] == "sk-" else "") + "0" * fmt.min_length
+            body = {"keyType": provider.value, "apiKey": key[: max(fmt.min_length, len(fmt.prefixes[0]) + 8)]}
+            body["validate"] = "live"
+            response = await client.post("/api/user-api-keys", json=body, headers=headers)
+            assert response.status_code == 201, (provider, response.status_code, response.text)
+            assert body["apiKey"] not in response.text

@@ -6,6 +6,9 @@ Paths (base URLs to give the SDKs, relative to http://host:port):
     OpenRouter  POST /api/v1/chat/completions                      base_url  http://host:port/api/v1
     Gemini      POST /{v1,v1beta}/models/{model}:generateContent  base_url http://host:port
                 POST /{v1,v1beta}/models/{model}:streamGenerateContent?alt=sse
+Key checks (what a `validate: live` asks; rules match them by api_key and provider, model ""):
+    GET /{v1,v1beta}/models: Gemini when the key is in x-goog-api-key, Anthropic when an anthropic-version
+    header is sent, else OpenAI.     OpenRouter  GET /api/v1/key
 Control (for tests in another process):
     POST /_control/rules {"rules": [Rule...], "replace": false}     DELETE /_control/rules
     POST /_control/latency {"ms": 500}     GET /_calls?contains=&api_key=     DELETE /_calls
@@ -58,6 +61,8 @@ class FakeProviderServer:
         r.add_post("/_control/rules", self._add_rules)
         r.add_delete("/_control/rules", self._clear_rules)
         r.add_post("/_control/latency", self._set_latency)
+        r.add_get("/api/v1/key", self._openrouter_key)
+        r.add_get("/{version}/models", self._list_models)
         r.add_get("/_calls", self._get_calls)
         r.add_delete("/_calls", self._clear_calls)
         r.add_get("/_health", self._health)
@@ -143,20 +148,8 @@ class FakeProviderServer:
             return self._bad_request(
                 call, {"type": "error", "error": {"type": "invalid_request_error", "message": problem}}
             )
-        error = {
-            "401": (401, "authentication_error", "invalid x-api-key"),
-            "invalid_key": (401, "authentication_error", "invalid x-api-key"),
-            "403": (403, "permission_error", "Your API key does not have permission to use the specified resource."),
-            "429": (429, "rate_limit_error", "rate limited"),
-            "500": (500, "api_error", "internal server error"),
-        }.get(action)
-        if error:
-            call.status = error[0]
-            return web.json_response(
-                {"type": "error", "error": {"type": error[1], "message": error[2]}},
-                status=error[0],
-                headers=self._retry_headers(retry_after),
-            )
+        if error := self._anthropic_error(action, retry_after, call):
+            return error
         numbers = self._numbers(turn, "anthropic")
         if not stream:
             return web.json_response(anthropic.answer(body, turn, numbers))
@@ -184,20 +177,8 @@ class FakeProviderServer:
             return self._bad_request(
                 call, {"error": {"message": problem, "type": "invalid_request_error", "param": None, "code": None}}
             )
-        error = {
-            "401": (401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
-            "invalid_key": (401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
-            "403": (403, "permission_error", "model_not_found", "You do not have access to this model"),
-            "429": (429, "rate_limit_exceeded", "rate_limit_exceeded", "Rate limit reached"),
-            "500": (500, "server_error", "server_error", "The server had an error"),
-        }.get(action)
-        if error:
-            call.status = error[0]
-            return web.json_response(
-                {"error": {"message": error[3], "type": error[1], "param": None, "code": error[2]}},
-                status=error[0],
-                headers=self._retry_headers(retry_after),
-            )
+        if error := self._chat_error(action, retry_after, call):
+            return error
         numbers = self._numbers(turn, provider)
         if not stream:
             return web.json_response(openai_chat.answer(body, turn, provider, numbers))
@@ -220,6 +201,50 @@ class FakeProviderServer:
         action, retry_after, call = await self._gate(request, "gemini", model, stream, turn)
         if problem is not None or turn is None:
             return self._bad_request(call, {"error": {"code": 400, "message": problem, "status": "INVALID_ARGUMENT"}})
+        if error := self._gemini_error(action, retry_after, call):
+            return error
+        numbers = self._numbers(turn, "gemini")
+        if not stream:
+            return web.json_response(gemini.answer(model, turn, numbers))
+        return await sse(request, gemini.stream_lines(model, turn, numbers))
+
+    # Error answers in each provider's format -------------------------------------------------------
+
+    def _anthropic_error(self, action: str, retry_after: float | None, call: Call) -> web.Response | None:
+        error = {
+            "401": (401, "authentication_error", "invalid x-api-key"),
+            "invalid_key": (401, "authentication_error", "invalid x-api-key"),
+            "403": (403, "permission_error", "Your API key does not have permission to use the specified resource."),
+            "429": (429, "rate_limit_error", "rate limited"),
+            "500": (500, "api_error", "internal server error"),
+        }.get(action)
+        if not error:
+            return None
+        call.status = error[0]
+        return web.json_response(
+            {"type": "error", "error": {"type": error[1], "message": error[2]}},
+            status=error[0],
+            headers=self._retry_headers(retry_after),
+        )
+
+    def _chat_error(self, action: str, retry_after: float | None, call: Call) -> web.Response | None:
+        error = {
+            "401": (401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
+            "invalid_key": (401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
+            "403": (403, "permission_error", "model_not_found", "You do not have access to this model"),
+            "429": (429, "rate_limit_exceeded", "rate_limit_exceeded", "Rate limit reached"),
+            "500": (500, "server_error", "server_error", "The server had an error"),
+        }.get(action)
+        if not error:
+            return None
+        call.status = error[0]
+        return web.json_response(
+            {"error": {"message": error[3], "type": error[1], "param": None, "code": error[2]}},
+            status=error[0],
+            headers=self._retry_headers(retry_after),
+        )
+
+    def _gemini_error(self, action: str, retry_after: float | None, call: Call) -> web.Response | None:
         error = {
             "invalid_key": (
                 400,
@@ -232,20 +257,44 @@ class FakeProviderServer:
             "429": (429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", None),
             "500": (500, "INTERNAL", "An internal error has occurred.", None),
         }.get(action)
-        if error:
-            call.status = error[0]
-            err: dict[str, Any] = {"code": error[0], "message": error[2], "status": error[1]}
-            if error[3]:
-                err["details"] = [
-                    {
-                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                        "reason": error[3],
-                        "domain": "googleapis.com",
-                        "metadata": {"service": "generativelanguage.googleapis.com"},
-                    }
-                ]
-            return web.json_response({"error": err}, status=error[0], headers=self._retry_headers(retry_after))
-        numbers = self._numbers(turn, "gemini")
-        if not stream:
-            return web.json_response(gemini.answer(model, turn, numbers))
-        return await sse(request, gemini.stream_lines(model, turn, numbers))
+        if not error:
+            return None
+        call.status = error[0]
+        err: dict[str, Any] = {"code": error[0], "message": error[2], "status": error[1]}
+        if error[3]:
+            err["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": error[3],
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                }
+            ]
+        return web.json_response({"error": err}, status=error[0], headers=self._retry_headers(retry_after))
+
+    # Key checks (the cheapest authenticated call of each API) --------------------------------------
+
+    async def _list_models(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("x-goog-api-key") or request.query.get("key"):
+            return await self._gemini_models(request)
+        provider = "anthropic" if request.headers.get("anthropic-version") else "openai"
+        action, retry_after, call = await self._gate(request, provider, "", False, None)
+        if provider == "anthropic":
+            if error := self._anthropic_error(action, retry_after, call):
+                return error
+            return web.json_response({"data": [], "has_more": False, "first_id": None, "last_id": None})
+        if error := self._chat_error(action, retry_after, call):
+            return error
+        return web.json_response({"object": "list", "data": []})
+
+    async def _openrouter_key(self, request: web.Request) -> web.StreamResponse:
+        action, retry_after, call = await self._gate(request, "openrouter", "", False, None)
+        if error := self._chat_error(action, retry_after, call):
+            return error
+        return web.json_response({"data": {"label": "fake", "usage": 0, "limit": None, "is_free_tier": False}})
+
+    async def _gemini_models(self, request: web.Request) -> web.StreamResponse:
+        action, retry_after, call = await self._gate(request, "gemini", "", False, None)
+        if error := self._gemini_error(action, retry_after, call):
+            return error
+        return web.json_response({"models": []})
