@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from page_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, KeysPage, Recorder, Running, running_service, settings_for
+from support.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, KeysPage, Recorder, Running, running_service, settings_for
 from playwright.async_api import Browser, async_playwright, expect
 
 # The machine is shared and small: give the page time rather than fail on a busy moment.

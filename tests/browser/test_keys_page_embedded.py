@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from page_support import Running, bearer_token, running_service, settings_for
+from support.browser import Running, bearer_token, running_service, settings_for
 from playwright.async_api import Browser, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jwt
 import pytest
-from docs_examples import Block, runnable
+from support.docs_examples import Block, runnable
 
 pytestmark = pytest.mark.integration
 

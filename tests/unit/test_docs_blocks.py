@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docs_examples import RUNNABLE, blocks, runnable
+from support.docs_examples import RUNNABLE, blocks, runnable
 
 
 def test_every_code_example_is_run_or_says_why_not() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from billing_helpers import producer, running, send, settings_for, tail
+from support.billing import producer, running, send, settings_for, tail
 from byok_billing.ports import OutRecord
 from byok_events import Charge, DeadLetter, topics
 from fakes.billing import usage_event as usage

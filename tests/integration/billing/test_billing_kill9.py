@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from billing_helpers import TopicTail, producer, tail
+from support.billing import TopicTail, producer, tail
 from byok_billing.adapters.ledger_sql import make_engine
 from byok_billing.adapters.migrate import upgrade
 from byok_billing.config import BillingSettings

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 from byok_core.settings import VaultSettings
 from byok_core.vault import VaultClient
 from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
-from inference_itest_support import RUN, TopicWatch
+from support.inference import RUN, TopicTail
 
 
 @pytest.fixture(scope="session")
@@ -35,14 +35,14 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 @pytest.fixture
-async def responses(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(kafka_bootstrap, "byok.prompt.responses", lambda k: bool(k and RUN.encode() in k)).start()
+async def responses(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
+    watch = await TopicTail(kafka_bootstrap, "byok.prompt.responses", key=lambda k: bool(k and RUN.encode() in k)).start()
     yield watch
     await watch.stop()
 
 
 @pytest.fixture
-async def usages(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(kafka_bootstrap, "byok.usage.events", lambda k: bool(k and RUN.encode() in k)).start()
+async def usages(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
+    watch = await TopicTail(kafka_bootstrap, "byok.usage.events", key=lambda k: bool(k and RUN.encode() in k)).start()
     yield watch
     await watch.stop()

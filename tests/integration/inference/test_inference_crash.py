@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata
 from byok_core.kafka import topic_partitions
 from byok_testing.fake_providers import Rule, RunningFakeProviders
-from inference_itest_support import RUN, TopicWatch, finals, prompt, send
+from support.inference import RUN, TopicTail, finals, prompt, send
 
 pytestmark = pytest.mark.integration
 
@@ -79,8 +79,8 @@ async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: flo
 
 
 @pytest.fixture
-async def all_usages(kafka_bootstrap: str) -> AsyncIterator[TopicWatch]:
-    watch = await TopicWatch(kafka_bootstrap, "byok.usage.events", lambda k: k == f"crash{RUN}".encode()).start()
+async def all_usages(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
+    watch = await TopicTail(kafka_bootstrap, "byok.usage.events", key=lambda k: k == f"crash{RUN}".encode()).start()
     yield watch
     await watch.stop()
 
@@ -90,8 +90,8 @@ async def test_kill_9_with_hundreds_in_flight_loses_nothing(
     kafka_bootstrap: str,
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    all_usages: TopicWatch,
+    responses: TopicTail,
+    all_usages: TopicTail,
 ) -> None:
     group, port = f"itest-{RUN}-crash", 19000 + int(RUN[:4], 16) % 1000
     await park_group_at_end(kafka_bootstrap, group)
@@ -113,7 +113,7 @@ async def test_kill_9_with_hundreds_in_flight_loses_nothing(
         first.wait()
         assert in_flight_at_kill >= 100, in_flight_at_kill
         second = spawn(stack_env, fake_providers, group, port)
-        await responses.wait_for(lambda _: all(finals(responses, rid) for rid in rids), 120)
+        await responses.until(lambda _: all(finals(responses, rid) for rid in rids), timeout=120)
         await asyncio.sleep(1.0)
     finally:
         for process in (first, second):

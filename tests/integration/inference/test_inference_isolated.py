@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaProducer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_testing.fake_providers import RunningFakeProviders
-from inference_itest_support import (
+from support.inference import (
     RUN,
-    TopicWatch,
+    TopicTail,
     finals,
     prompt,
     run_matrix_phase,
@@ -30,8 +30,8 @@ async def test_matrix_without_any_key(
     fake_providers: RunningFakeProviders,
     vault_root: VaultClient,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
 ) -> None:
     sealing = SealingKeyStore(vault_root)
     await sealing.ensure_current()
@@ -45,8 +45,8 @@ async def test_key_store_unreachable_fails_without_fallback(
     stack_env: dict[str, str],
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
 ) -> None:
     """Vault unreachable (the worker is pointed at a closed port): key_store_unavailable after retries,
     although the worker holds an env system key it could have used."""
@@ -59,7 +59,7 @@ async def test_key_store_unreachable_fails_without_fallback(
     try:
         rids = [f"{RUN}-vaultdown-{mode}" for mode in ("disabled", "prefer")]
         await send(producer, [prompt(rid, f"vd{RUN}", "gpt-4.1", byok_mode=rid.rsplit("-", 1)[1]) for rid in rids])
-        await responses.wait_for(lambda _: all(finals(responses, rid) for rid in rids), 60)
+        await responses.until(lambda _: all(finals(responses, rid) for rid in rids), timeout=60)
     finally:
         await stop_worker(worker, task)
     for rid in rids:
@@ -73,7 +73,7 @@ async def test_poison_records_are_dead_lettered_and_the_partition_goes_on(
     stack_env: dict[str, str],
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
+    responses: TopicTail,
     kafka_bootstrap: str,
 ) -> None:
     """Issue 9: one schema-valid prompt the handler failed on (an SDK's ValueError) stopped the worker for
@@ -91,7 +91,7 @@ async def test_poison_records_are_dead_lettered_and_the_partition_goes_on(
         return await original(call, on_delta)
 
     worker.gateway.complete = complete  # type: ignore[method-assign]
-    dlq = await TopicWatch(kafka_bootstrap, "byok.dlq", lambda k: bool(k and RUN.encode() in k)).start()
+    dlq = await TopicTail(kafka_bootstrap, "byok.dlq", key=lambda k: bool(k and RUN.encode() in k)).start()
     tenant = f"poison{RUN}"
     deep = f"{RUN}-poison-deep"
     overflow = f"{RUN}-poison-overflow"
@@ -105,8 +105,8 @@ async def test_poison_records_are_dead_lettered_and_the_partition_goes_on(
     try:
         for rid, body in bodies:  # one partition, in this order
             await (await producer.send("byok.prompt.requests", body, key=rid.encode(), partition=0))
-        await responses.wait_for(lambda _: bool(finals(responses, good)), 60)
-        await dlq.wait_for(lambda values: len(values) >= 3, 30)
+        await responses.until(lambda _: bool(finals(responses, good)), timeout=60)
+        await dlq.until(lambda values: len(values) >= 3, timeout=30)
     finally:
         await stop_worker(worker, task)
         await dlq.stop()

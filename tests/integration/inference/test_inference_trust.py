@@ -21,10 +21,10 @@ from byok_core.vault.key_codec import org_key_path, user_key_path
 from byok_events import topics
 from byok_inference.main import Worker
 from byok_testing.fake_providers import RunningFakeProviders
-from inference_itest_support import (
+from support.inference import (
     RUN,
     SYSTEM_KEYS,
-    TopicWatch,
+    TopicTail,
     expected_system_key,
     finals,
     prompt,
@@ -100,8 +100,8 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
     fake_providers: RunningFakeProviders,
     vault_root: VaultClient,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     worker: Worker,
 ) -> None:
     tenant = f"auth{RUN}"
@@ -129,7 +129,7 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
     try:
         for suffix, (model, token, _, _) in cases.items():
             await send_with(producer, prompt(f"{RUN}-auth-{suffix}", tenant, model), token)
-        await responses.wait_for(lambda _: all(finals(responses, f"{RUN}-auth-{s}") for s in cases), 60)
+        await responses.until(lambda _: all(finals(responses, f"{RUN}-auth-{s}") for s in cases), timeout=60)
         for suffix, (_, _, expected, key) in cases.items():
             rid = f"{RUN}-auth-{suffix}"
             [final] = finals(responses, rid)
@@ -153,7 +153,7 @@ async def test_without_a_token_a_deleted_or_rejected_stored_key_does_not_block_t
     fake_providers: RunningFakeProviders,
     vault_root: VaultClient,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
+    responses: TopicTail,
     worker: Worker,
 ) -> None:
     """Such a key would not have been used (it counts as absent), so the prompt needs no token: the worker
@@ -168,7 +168,7 @@ async def test_without_a_token_a_deleted_or_rejected_stored_key_does_not_block_t
     rid = f"{RUN}-gone"
     try:
         await send_with(producer, prompt(rid, tenant, "gpt-4.1"), None)
-        await responses.wait_for(lambda _: bool(finals(responses, rid)))
+        await responses.until(lambda _: bool(finals(responses, rid)))
         [final] = finals(responses, rid)
         assert final["status"] == "completed" and final["key_source"] == "system", final
         assert [c.api_key for c in fake_providers.server.book.find(contains=f"<{rid}>")] == [
@@ -182,17 +182,17 @@ async def test_without_a_token_a_deleted_or_rejected_stored_key_does_not_block_t
 async def test_tenant_b_reusing_tenant_as_request_id_is_answered(
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     worker: Worker,
 ) -> None:
     rid = f"{RUN}-shared-id"
     tenant_a, tenant_b = f"ta{RUN}", f"tb{RUN}"
     await send_with(producer, prompt(rid, tenant_a, "gpt-4.1", byok_mode="disabled"), None)
-    await responses.wait_for(lambda _: len(finals(responses, rid)) == 1)
+    await responses.until(lambda _: len(finals(responses, rid)) == 1)
     await send_with(producer, prompt(rid, tenant_b, "gpt-4.1", byok_mode="disabled"), None)
     await send_with(producer, prompt(rid, tenant_a, "gpt-4.1", byok_mode="disabled"), None)  # A's duplicate
-    await responses.wait_for(lambda _: len(finals(responses, rid)) >= 2)
+    await responses.until(lambda _: len(finals(responses, rid)) >= 2)
     await asyncio.sleep(1.5)
     answered = sorted((f["tenant_id"], f["status"]) for f in finals(responses, rid))
     assert answered == [(tenant_a, "completed"), (tenant_b, "completed")], "B answered once, A's duplicate dropped"
@@ -205,15 +205,15 @@ async def test_tenant_b_reusing_tenant_as_request_id_is_answered(
 async def test_an_unpriced_model_on_the_system_key_fails_before_any_provider_call(
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     worker: Worker,
 ) -> None:
     tenant = f"price{RUN}"
     unpriced, priced = f"{RUN}-unpriced", f"{RUN}-priced"
     await send_with(producer, prompt(unpriced, tenant, "gpt-unpriced-9000", byok_mode="disabled"), None)
     await send_with(producer, prompt(priced, tenant, "gpt-4.1", byok_mode="disabled"), None)
-    await responses.wait_for(lambda _: bool(finals(responses, unpriced) and finals(responses, priced)))
+    await responses.until(lambda _: bool(finals(responses, unpriced) and finals(responses, priced)))
     [final] = finals(responses, unpriced)
     assert final["status"] == "failed" and final["error"]["code"] == "model_not_priced", final
     assert final["key_source"] == "system"
@@ -253,7 +253,7 @@ async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
     fake_providers: RunningFakeProviders,
     vault_root: VaultClient,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
+    responses: TopicTail,
     logs: RawLogs,
     worker: Worker,
 ) -> None:
@@ -286,7 +286,7 @@ async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
     )
     rids = [f"{RUN}-canary-{n}" for n in ("valid", "other", "expired", "dlq")]
     try:
-        await responses.wait_for(lambda _: all(finals(responses, r) for r in rids), 60)
+        await responses.until(lambda _: all(finals(responses, r) for r in rids), timeout=60)
         assert [finals(responses, r)[0]["status"] for r in rids] == ["completed", "failed", "failed", "failed"]
         await asyncio.sleep(1)
         records = await _records_since(kafka_bootstrap, start)

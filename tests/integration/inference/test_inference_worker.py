@@ -17,12 +17,12 @@ from byok_events import BudgetAlert, KeyEvent
 from byok_inference.main import Worker
 from byok_sealing import seal
 from byok_testing.fake_providers import Rule, RunningFakeProviders
-from inference_itest_support import (
+from support.inference import (
     MODELS,
     PROVIDERS,
     RUN,
     SYSTEM_KEYS,
-    TopicWatch,
+    TopicTail,
     expected_system_key,
     finals,
     prompt,
@@ -57,8 +57,8 @@ async def test_matrix_modes_sources_providers(
     vault_root: VaultClient,
     sealing: SealingKeyStore,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     worker: Worker,
 ) -> None:
     n = await run_matrix_phase(
@@ -81,13 +81,13 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
     fake_providers: RunningFakeProviders,
     vault_root: VaultClient,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     worker: Worker,
 ) -> None:
     tenant, rid, key = f"inv{RUN}", f"{RUN}-invalid", f"bad-{RUN}"
     keyed = Fingerprints(secret=await load_secret(vault_root, create=True))  # as the key-vault service does
-    keys_watch = await TopicWatch(kafka_bootstrap, "byok.keys.events", lambda k: k == tenant.encode()).start()
+    keys_watch = await TopicTail(kafka_bootstrap, "byok.keys.events", key=lambda k: k == tenant.encode()).start()
     try:
         for provider in ("gemini", "anthropic"):
             await put_key(vault_root, user_key_path(tenant, "u1", provider), key + provider)
@@ -96,8 +96,8 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
             producer,
             [prompt(rid + "g", tenant, "gemini-2.5-flash"), prompt(rid + "a", tenant, "claude-sonnet-4-5")],
         )
-        await responses.wait_for(lambda _: bool(finals(responses, rid + "g") and finals(responses, rid + "a")))
-        await keys_watch.wait_for(lambda v: len(v) == 2)
+        await responses.until(lambda _: bool(finals(responses, rid + "g") and finals(responses, rid + "a")))
+        await keys_watch.until(lambda v: len(v) == 2)
         for suffix, provider in (("g", "gemini"), ("a", "anthropic")):
             [final] = finals(responses, rid + suffix)
             assert final["error"]["code"] == "invalid_user_key" and final["key_source"] == "user"
@@ -123,7 +123,7 @@ async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
     fake_providers: RunningFakeProviders,
     sealing: SealingKeyStore,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
+    responses: TopicTail,
     worker: Worker,
 ) -> None:
     public = await sealing.current_public()
@@ -157,9 +157,9 @@ async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
         rid + "-fresh-time", tenant, "gpt-4.1", sealed_keys={"openai": sealed}, created_at=datetime.now(UTC).isoformat()
     )
     await send(producer, requests)
-    await responses.wait_for(lambda _: all(finals(responses, r["request_id"]) for r in requests))
+    await responses.until(lambda _: all(finals(responses, r["request_id"]) for r in requests))
     await send(producer, [replayed, fresh])
-    await responses.wait_for(lambda _: finals(responses, rid + "-fresh-time"))
+    await responses.until(lambda _: finals(responses, rid + "-fresh-time"))
     assert finals(responses, rid)[0]["key_source"] == "request"
     for r in [*requests[1:], fresh]:
         [final] = finals(responses, r["request_id"])
@@ -173,15 +173,15 @@ async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
 async def test_streaming_deltas_then_completed(
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     worker: Worker,
     provider: str,
     vault_root: VaultClient,
 ) -> None:
     tenant, rid = f"st{RUN}", f"{RUN}-stream-{provider}"
     await send(producer, [prompt(rid, tenant, MODELS[provider][0], stream=True, byok_mode="disabled")])
-    await responses.wait_for(lambda _: bool(finals(responses, rid)))
+    await responses.until(lambda _: bool(finals(responses, rid)))
     mine = [v for v in responses.values() if v["request_id"] == rid]
     assert [v["status"] for v in mine][-1] == "completed" and len(mine) >= 3
     deltas = [v["output_text"] for v in mine if v["status"] == "delta"]
@@ -189,14 +189,14 @@ async def test_streaming_deltas_then_completed(
     [call] = fake_providers.server.book.find(contains=f"<{rid}>")
     # Vault's system key wins over the worker's env fallback (another test may have loaded one).
     assert call.stream and call.api_key == await expected_system_key(vault_root, provider, SYSTEM_KEYS[provider])
-    await usages.wait_for(lambda v: any(u["request_id"] == rid for u in v))
+    await usages.until(lambda v: any(u["request_id"] == rid for u in v))
 
 
 async def test_garbage_goes_to_the_dlq(
-    kafka_bootstrap: str, producer: AIOKafkaProducer, responses: TopicWatch, worker: Worker
+    kafka_bootstrap: str, producer: AIOKafkaProducer, responses: TopicTail, worker: Worker
 ) -> None:
     marker = f"dlq{RUN}"
-    dlq = await TopicWatch(kafka_bootstrap, "byok.dlq", lambda k: bool(k and marker.encode() in k)).start()
+    dlq = await TopicTail(kafka_bootstrap, "byok.dlq", key=lambda k: bool(k and marker.encode() in k)).start()
     try:
         records = [
             (f"{marker}-notjson", b"{not json at all"),
@@ -221,12 +221,12 @@ async def test_garbage_goes_to_the_dlq(
         ]
         for key, value in records:
             await (await producer.send("byok.prompt.requests", value, key=key.encode()))
-        await dlq.wait_for(lambda v: len(v) == 3)
+        await dlq.until(lambda v: len(v) == 3)
         reasons = {r.key.decode(): json.loads(r.value)["reason"] for r in dlq.records}
         assert reasons[f"{marker}-notjson"].startswith("invalid_request: not JSON")
         assert reasons[f"{marker}-schema"].startswith("invalid_request: wrong schema")
         assert "larger than" in reasons[f"{marker}-huge"]
-        await responses.wait_for(
+        await responses.until(
             lambda _: bool(finals(responses, f"{RUN}-bad-schema") and finals(responses, f"{RUN}-huge"))
         )
         for rid in (f"{RUN}-bad-schema", f"{RUN}-huge"):
@@ -238,7 +238,7 @@ async def test_garbage_goes_to_the_dlq(
 async def test_retries_then_success_and_exhausted_retries(
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
+    responses: TopicTail,
     worker: Worker,
 ) -> None:
     rid_ok, rid_fail = f"{RUN}-retry-ok", f"{RUN}-retry-fail"
@@ -252,7 +252,7 @@ async def test_retries_then_success_and_exhausted_retries(
             prompt(rid_fail, "t", "o3-retry-fail", byok_mode="disabled"),
         ],
     )
-    await responses.wait_for(lambda _: bool(finals(responses, rid_ok) and finals(responses, rid_fail)))
+    await responses.until(lambda _: bool(finals(responses, rid_ok) and finals(responses, rid_fail)))
     assert finals(responses, rid_ok)[0]["status"] == "completed"
     assert len(book.find(contains=f"<{rid_ok}>")) == 3
     failed = finals(responses, rid_fail)[0]
@@ -263,13 +263,13 @@ async def test_retries_then_success_and_exhausted_retries(
 async def test_a_request_published_twice_is_answered_once(
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     worker: Worker,
 ) -> None:
     tenant, rid = f"dup{RUN}", f"{RUN}-dup"
     await send(producer, [prompt(rid, tenant, "gpt-4.1", byok_mode="disabled")] * 2)
-    await responses.wait_for(lambda _: bool(finals(responses, rid)))
+    await responses.until(lambda _: bool(finals(responses, rid)))
     await send(producer, [prompt(rid, tenant, "gpt-4.1", byok_mode="disabled")])  # and once more later
     await asyncio.sleep(1.5)
     assert len(finals(responses, rid)) == 1
@@ -280,7 +280,7 @@ async def test_a_request_published_twice_is_answered_once(
 async def test_hard_budget_alert_blocks_the_tenant(
     fake_providers: RunningFakeProviders,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
+    responses: TopicTail,
     worker: Worker,
 ) -> None:
     from byok_inference.adapters.budgets import current_period
@@ -299,7 +299,7 @@ async def test_hard_budget_alert_blocks_the_tenant(
     await (await producer.send("byok.billing.alerts", alert.to_bytes(), key=tenant.encode()))
     await asyncio.sleep(1.0)
     await send(producer, [prompt(rid, tenant, "gpt-4.1", byok_mode="disabled")])
-    await responses.wait_for(lambda _: bool(finals(responses, rid)))
+    await responses.until(lambda _: bool(finals(responses, rid)))
     assert finals(responses, rid)[0]["error"]["code"] == "budget_exceeded"
     assert fake_providers.server.book.find(contains=f"<{rid}>") == []
 
@@ -308,7 +308,7 @@ async def test_key_event_drops_the_cached_key_within_a_second(
     fake_providers: RunningFakeProviders,
     vault_root: VaultClient,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
+    responses: TopicTail,
     worker: Worker,
 ) -> None:
     tenant, rid = f"rot{RUN}", f"{RUN}-rot"
@@ -316,13 +316,13 @@ async def test_key_event_drops_the_cached_key_within_a_second(
     await put_key(vault_root, path, f"old-{RUN}")
     try:
         await send(producer, [prompt(rid + "1", tenant, "gpt-4.1")])
-        await responses.wait_for(lambda _: bool(finals(responses, rid + "1")))
+        await responses.until(lambda _: bool(finals(responses, rid + "1")))
         await put_key(vault_root, path, f"new-{RUN}")
         event = KeyEvent(event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai")
         await (await producer.send("byok.keys.events", event.to_bytes(), key=tenant.encode()))
         await asyncio.sleep(1.0)
         await send(producer, [prompt(rid + "2", tenant, "gpt-4.1")])
-        await responses.wait_for(lambda _: bool(finals(responses, rid + "2")))
+        await responses.until(lambda _: bool(finals(responses, rid + "2")))
         keys = [fake_providers.server.book.find(contains=f"<{rid}{n}>")[0].api_key for n in (1, 2)]
         assert keys == [f"old-{RUN}", f"new-{RUN}"]
     finally:

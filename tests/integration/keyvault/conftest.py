@@ -9,8 +9,8 @@ import hvac
 import pytest
 from byok_core.settings import VaultSettings
 from byok_core.vault import VaultClient
-from kv_support import running_service, settings_for
 from pydantic import SecretStr
+from support.keyvault import running_service, settings_for
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from byok_keyvault.domain.formats import FORMATS, KeyFormatError, normalize_key
 from byok_testing.fake_providers import start_fake_providers
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kv_support import running_service, settings_for, token
+from support.keyvault import running_service, settings_for, token
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fuzz"))
 from fuzz_strategies import HOSTILE_VALUES, KEYS, _from_schema

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from auth_keys import SECRET, claims, mint, private_key, public_jwk
+from support.auth_keys import SECRET, claims, mint, private_key, public_jwk
 from byok_core.auth import AuthSettings, JwksKeys, TokenInvalid, TokenVerifier, build_verifier
 
 

@@ -6,7 +6,7 @@ import pytest
 from byok_keyvault.adapters.outbox_sqlite import SqliteOutbox
 from byok_keyvault.handlers import Deps
 from byok_keyvault.outbox import EventOutbox
-from kv_fakes import FakeKeyStore, FakePublisher, FakeValidator
+from fakes.keyvault import FakeKeyStore, FakePublisher, FakeValidator
 
 
 @pytest.fixture

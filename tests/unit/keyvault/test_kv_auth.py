@@ -10,7 +10,7 @@ import pytest
 from byok_core.auth import TokenVerifier
 from byok_keyvault.auth import BearerAuth, Unauthorized
 from byok_keyvault.domain.models import Role
-from kv_fakes import SECRET, make_token
+from fakes.keyvault import SECRET, make_token
 
 verifier = BearerAuth(TokenVerifier(secret=SECRET, leeway_seconds=0))
 NOW = int(time.time())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from byok_events import Provider
 from byok_keyvault.domain.formats import KeyFormatError, normalize_key
-from kv_fakes import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, OPENROUTER_KEY
+from fakes.keyvault import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, OPENROUTER_KEY
 
 VALID = {
     Provider.ANTHROPIC: ANTHROPIC_KEY,

@@ -19,7 +19,7 @@ from byok_keyvault.handlers import (
     store_key,
 )
 from byok_keyvault.ports import KeyRejected
-from kv_fakes import ANTHROPIC_KEY, OPENAI_KEY
+from fakes.keyvault import ANTHROPIC_KEY, OPENAI_KEY
 from pydantic import SecretStr
 
 ALICE = Principal("alice", "acme", Role.MEMBER)

@@ -11,7 +11,7 @@ from byok_core.auth import TokenVerifier
 from byok_keyvault.auth import BearerAuth
 from byok_keyvault.entrypoints.http import create_app
 from byok_sealing import generate_keypair
-from kv_fakes import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, SECRET, make_token
+from fakes.keyvault import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, SECRET, make_token
 
 PAIR = generate_keypair()
 

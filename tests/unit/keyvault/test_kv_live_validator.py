@@ -9,7 +9,7 @@ from byok_keyvault.adapters.live_validator import SdkLiveValidator
 from byok_keyvault.ports import KeyRejected, ValidationUnavailable
 from byok_testing.fake_providers import start_fake_providers
 from byok_testing.fake_providers.rules import Rule
-from kv_fakes import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, OPENROUTER_KEY
+from fakes.keyvault import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, OPENROUTER_KEY
 
 KEYS = {
     Provider.ANTHROPIC: ANTHROPIC_KEY,

@@ -10,7 +10,7 @@ from byok_events import Provider
 from byok_keyvault.domain.models import Principal, Role, Scope
 from byok_keyvault.handlers import delete_key, store_key
 from byok_keyvault.outbox import PREPARED, READY, EventOutbox
-from kv_fakes import ANTHROPIC_KEY, OPENAI_KEY
+from fakes.keyvault import ANTHROPIC_KEY, OPENAI_KEY
 
 ALICE = Principal("alice", "acme", Role.MEMBER)
 

@@ -15,7 +15,7 @@ from byok_keyvault.web import parse_frame_ancestors
 from byok_keyvault.web.headers import page_csp
 from byok_keyvault.web.page import key_formats
 from byok_sealing import generate_keypair
-from kv_fakes import ANTHROPIC_KEY, SECRET, make_token
+from fakes.keyvault import ANTHROPIC_KEY, SECRET, make_token
 
 PAIR = generate_keypair()
 

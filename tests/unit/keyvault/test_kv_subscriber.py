@@ -13,7 +13,7 @@ from byok_keyvault.domain.models import KeyRef, KeyStatus, Principal, Role, Scop
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from byok_keyvault.handlers import store_key
 from faststream.kafka import TestKafkaBroker
-from kv_fakes import ANTHROPIC_KEY
+from fakes.keyvault import ANTHROPIC_KEY
 
 ALICE = Principal("alice", "acme", Role.MEMBER)
 WORKER = {"byok-producer": "inference"}

@@ -10,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.async_api import ConsoleMessage, Page, Request
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "keyvault"))
 # the key-vault integration tests' helpers: the service in-process on a real port, and tokens
-from kv_support import Running, running_service, settings_for, token
+from support.keyvault import Running, running_service, settings_for, token
 
 __all__ = ["Running", "running_service", "settings_for", "token"]
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 RUNNABLE = ("python", "bash", "sh", "shell", "console")
 _FENCE = re.compile(r"^```([A-Za-z]*)([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)

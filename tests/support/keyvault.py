@@ -1,25 +1,23 @@
-"""Helpers of the key-vault integration tests: the service in-process on a real port, tokens, a Kafka tail."""
+"""Helpers of the key-vault integration (and browser) tests: the service in-process on a real port, tokens."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jwt
 import uvicorn
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from byok_core.auth import AuthSettings
-from byok_core.kafka import topic_partitions
 from byok_core.settings import KafkaSettings, VaultSettings
 from byok_keyvault.config import KeyvaultSettings
 from byok_keyvault.main import Service, bootstrap
 from byok_keyvault.ports import EventPublisher
+from byok_testing.waiting import wait_until
 from pydantic import SecretStr
 
 JWT_SECRET = "integration-secret-0123456789abcdef-0123456789"
@@ -72,78 +70,20 @@ async def running_service(
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        for _ in range(300):
-            if server.started:
-                break
+
+        def started() -> bool:
             if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        assert server.started, "the key-vault service did not start"
+                task.result()  # its error, if it failed to start
+            return server.started
+
+        await wait_until(started, 15, "the key-vault service did not start")
         if wait_kafka:
-            for _ in range(300):
-                if service.publisher.connected:
-                    break
-                await asyncio.sleep(0.05)
-            assert service.publisher.connected, "the key-vault service did not connect to Kafka"
+            await wait_until(lambda: service.publisher.connected, 15, "the key-vault service did not connect to Kafka")
         yield Running(service, f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)
         sock.close()
-
-
-@dataclass
-class KafkaTail:
-    """Reads what is appended to some topics after start()."""
-
-    bootstrap: str
-    topics: tuple[str, ...]
-    consumer: AIOKafkaConsumer | None = None
-    start_offsets: dict[TopicPartition, int] = field(default_factory=dict)
-
-    async def start(self) -> KafkaTail:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await self.consumer.start()
-        partitions = await topic_partitions({"bootstrap_servers": self.bootstrap}, list(self.topics))
-        self.consumer.assign(partitions)
-        self.start_offsets = await self.consumer.end_offsets(partitions)
-        for tp, offset in self.start_offsets.items():
-            self.consumer.seek(tp, offset)
-        return self
-
-    async def read_all(self) -> list:
-        """Every record appended since start(), up to the current end offsets."""
-        assert self.consumer is not None
-        ends = await self.consumer.end_offsets(list(self.start_offsets))
-        records = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            positions = {tp: await self.consumer.position(tp) for tp in ends}
-            if all(positions[tp] >= end for tp, end in ends.items()):
-                break
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
-        return records
-
-    async def wait_for(self, predicate, count: int, within: float = 15.0) -> list:
-        """Records (decoded JSON) matching predicate, once `count` of them arrived."""
-        assert self.consumer is not None
-        found: list = []
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline and len(found) < count:
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                for rec in recs:
-                    with contextlib.suppress(ValueError):
-                        value = json.loads(rec.value)
-                        if predicate(value):
-                            found.append(value)
-        return found
-
-    async def stop(self) -> None:
-        if self.consumer is not None:
-            await self.consumer.stop()
 
 
 class RawLogCapture(logging.Handler):

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from byok_core.kafka import topic_partitions
+from aiokafka import AIOKafkaProducer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.settings import KafkaSettings, ProviderEndpoints, SystemKeys, VaultSettings
 from byok_core.vault import VaultClient
@@ -23,6 +22,7 @@ from byok_inference.handlers import usage_event_id
 from byok_inference.main import Worker, bootstrap
 from byok_sealing import seal
 from byok_testing.fake_providers import RunningFakeProviders
+from byok_testing.topics import TopicTail
 
 RUN = uuid.uuid4().hex[:8]
 PROVIDERS = ["anthropic", "openai", "gemini", "openrouter"]
@@ -35,55 +35,6 @@ MODELS = {
 MODES = ["disabled", "prefer", "require"]
 SYSTEM_KEYS = {p: f"sys-{RUN}-{p}" for p in PROVIDERS}
 TEST_PRICES = Path(__file__).with_name("test_prices.toml")  # prices the made-up models of these tests
-
-
-class TopicWatch:
-    """Reads a topic from its end as of start(), keeping the records whose key passes `keep`."""
-
-    def __init__(self, bootstrap: str, topic: str, keep: Callable[[bytes | None], bool]) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.keep = keep
-        self.records: list[Any] = []
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
-        )
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> TopicWatch:
-        await self._consumer.start()
-        parts = await topic_partitions({"bootstrap_servers": self.bootstrap}, [self.topic])
-        self._consumer.assign(parts)
-        await self._consumer.seek_to_end(*parts)
-        for tp in parts:
-            await self._consumer.position(tp)
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def _run(self) -> None:
-        while True:
-            for records in (await self._consumer.getmany(timeout_ms=100)).values():
-                self.records.extend(r for r in records if self.keep(r.key))
-
-    def values(self) -> list[dict[str, Any]]:
-        return [json.loads(r.value) for r in self.records]
-
-    async def wait_for(
-        self,
-        predicate: Callable[[list[dict[str, Any]]], bool],
-        timeout: float = 30.0,
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate(self.values()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.topic}: condition not met; have {len(self.records)} records")
-            await asyncio.sleep(0.1)
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self._consumer.stop()
 
 
 def worker_settings(
@@ -161,7 +112,7 @@ def prompt(rid: str, tenant: str, model: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def finals(watch: TopicWatch, rid: str) -> list[dict[str, Any]]:
+def finals(watch: TopicTail, rid: str) -> list[dict[str, Any]]:
     return [v for v in watch.values() if v["request_id"] == rid and v["status"] != "delta"]
 
 
@@ -175,8 +126,8 @@ async def run_matrix_phase(
     vault: VaultClient,
     sealing: SealingKeyStore,
     producer: AIOKafkaProducer,
-    responses: TopicWatch,
-    usages: TopicWatch,
+    responses: TopicTail,
+    usages: TopicTail,
     sources: list[str],
     system_keys: dict[str, str] | None,
     worker: Worker | None,
@@ -205,7 +156,7 @@ async def run_matrix_phase(
         own = await start_worker(worker_settings(stack_env, fake, f"itest-{RUN}-none", system_keys))
     try:
         await send(producer, [c[-1] for c in cases])
-        await responses.wait_for(lambda _: all(finals(responses, c[4]) for c in cases), 60)
+        await responses.until(lambda _: all(finals(responses, c[4]) for c in cases), timeout=60)
     finally:
         if own is not None:
             await stop_worker(*own)
