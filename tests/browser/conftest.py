@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, KeysPage, Recorder, Running, running_service, settings_for
 from playwright.async_api import Browser, async_playwright, expect
+from support.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, KeysPage, Recorder, Running, running_service, settings_for
 
 # The machine is shared and small: give the page time rather than fail on a busy moment.
 expect.set_options(timeout=15_000)

@@ -15,9 +15,9 @@ from byok_core.vault import VaultClient
 from byok_events import Provider
 from byok_keyvault.domain.formats import KeyFormatError, normalize_key
 from byok_keyvault.domain.models import KeyRef, Scope
-from support.browser import API, NARROW, KeysPage, Recorder, artifacts_dir, bearer_token
 from playwright.async_api import expect
 from pydantic import SecretStr
+from support.browser import API, NARROW, KeysPage, Recorder, artifacts_dir, bearer_token
 
 pytestmark = pytest.mark.integration
 

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from support.browser import Running, bearer_token, running_service, settings_for
 from playwright.async_api import Browser, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from support.browser import Running, bearer_token, running_service, settings_for
 
 pytestmark = pytest.mark.integration
 

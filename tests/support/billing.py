@@ -1,4 +1,4 @@
-"""Kafka and event helpers of the billing integration tests (a uniquely named module, imported by them)."""
+"""Kafka and event helpers of the billing integration tests: a producer, the consumer app in-process."""
 
 from __future__ import annotations
 
@@ -8,56 +8,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from byok_billing.config import BillingSettings
 from byok_billing.main import BillingApp, bootstrap
-from byok_core.kafka import topic_partitions
-
-
-class TopicTail:
-    """Reads a topic from its end at start(): what the test makes appear, filtered by tenant key."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-
-    async def start(self) -> None:
-        await self.consumer.start()
-        tps = await topic_partitions({"bootstrap_servers": self.bootstrap}, [self.topic])
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:
-            await self.consumer.position(tp)
-
-    async def collect(self, key: str, count: int, wait: float = 30.0, settle: float = 0.0) -> list[dict[str, Any]]:
-        """Records keyed `key` until `count` arrived (then `settle` more seconds to catch extras)."""
-        found: list[dict[str, Any]] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        settle_until: float | None = None
-        while loop.time() < deadline:
-            if len(found) >= count:
-                settle_until = settle_until or loop.time() + settle
-                if loop.time() >= settle_until:
-                    break
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for messages in batch.values():
-                found.extend(json.loads(m.value) for m in messages if m.key == key.encode())
-        return found
-
-    async def stop(self) -> None:
-        await self.consumer.stop()
-
-
-@contextlib.asynccontextmanager
-async def tail(bootstrap: str, topic: str) -> AsyncIterator[TopicTail]:
-    t = TopicTail(bootstrap, topic)
-    await t.start()
-    try:
-        yield t
-    finally:
-        await t.stop()
+from byok_testing.waiting import wait_until
 
 
 @contextlib.asynccontextmanager
@@ -96,15 +50,15 @@ class RunningApp:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self, wait: float = 30.0) -> None:
-        self.task = asyncio.create_task(self.app.run(self.stop))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
+        task = self.task = asyncio.create_task(self.app.run(self.stop))
         consumer = self.app.consumer
-        while not consumer.assignment():
-            if self.task.done():
-                self.task.result()
-            assert loop.time() < deadline, "no partitions assigned"
-            await asyncio.sleep(0.1)
+
+        def assigned() -> bool:
+            if task.done():
+                task.result()  # its error, if it stopped
+            return bool(consumer.assignment())
+
+        await wait_until(assigned, wait, "no partitions assigned")
         for tp in consumer.assignment():  # resolve 'latest' before the test produces
             await consumer.position(tp)
 

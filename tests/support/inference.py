@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,6 +110,11 @@ def prompt(rid: str, tenant: str, model: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def this_run(key: bytes | None) -> bool:
+    """The key filter of this run's tails: its request ids and tenants carry RUN."""
+    return bool(key and RUN.encode() in key)
+
+
 def finals(watch: TopicTail, rid: str) -> list[dict[str, Any]]:
     return [v for v in watch.values() if v["request_id"] == rid and v["status"] != "delta"]
 
@@ -160,7 +163,8 @@ async def run_matrix_phase(
     finally:
         if own is not None:
             await stop_worker(*own)
-    await asyncio.sleep(0.5)  # let usage events arrive
+    completed = {c[4] for c in cases if finals(responses, c[4])[0]["status"] == "completed"}
+    await usages.until(lambda values: completed <= {u["request_id"] for u in values})  # published with the answer
     for mode, source, provider, tenant, rid, key, _ in cases:
         case = (mode, source, provider)
         system = await expected_system_key(vault, provider, (system_keys or {}).get(provider))

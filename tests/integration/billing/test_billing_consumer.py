@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from support.billing import producer, running, send, settings_for, tail
 from byok_billing.ports import OutRecord
 from byok_events import Charge, DeadLetter, topics
+from byok_testing.topics import TopicTail
+from byok_testing.waiting import wait_until
 from fakes.billing import usage_event as usage
 from sqlalchemy import text
+from support.billing import producer, running, send, settings_for
 
 pytestmark = pytest.mark.integration
 D = Decimal
@@ -40,14 +42,14 @@ async def test_charges_dlq_and_redelivery(db_url: str, kafka_bootstrap: str, uni
         {k: v for k, v in usage(f"{t}-missing", t).items() if k != "output_tokens"},
     ]
     async with (
-        tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges,
-        tail(kafka_bootstrap, topics.DLQ) as dlq,
+        TopicTail(kafka_bootstrap, topics.BILLING_CHARGES, key=t) as charges,
+        TopicTail(kafka_bootstrap, topics.DLQ, key=t) as dlq,
         running(settings),
         producer(kafka_bootstrap) as p,
     ):
         await send(p, t, *events, events[0], *invalid, events[0])  # event 0 delivered three times
-        got = await charges.collect(t, len(events), wait=40, settle=2)
-        letters = await dlq.collect(t, 3, wait=20)
+        got = await charges.wait_for(count=len(events), timeout=40, settle=2)
+        letters = await dlq.wait_for(count=3, timeout=20)
     by_id = {c["event_id"]: Charge.model_validate(c) for c in got}
     assert len(got) == len(events) == len(by_id)  # one charge per event, none for the duplicates
     assert {k: v.charge for k, v in by_id.items()} == {
@@ -93,20 +95,20 @@ async def test_a_crash_between_db_commit_and_offset_commit_charges_nothing_twice
     t = "t-" + unique_id
     group = "byok-billing-test-" + unique_id
     settings = settings_for(db_url, kafka_bootstrap, group, billing_pipeline=pipeline)
-    async with tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges, producer(kafka_bootstrap) as p:
+    async with TopicTail(kafka_bootstrap, topics.BILLING_CHARGES, key=t) as charges, producer(kafka_bootstrap) as p:
         async with running(settings) as warm:  # commit an offset for the group first
             await send(p, t, usage(f"{t}-warm", t))
-            assert len(await charges.collect(t, 1, wait=30)) == 1
+            assert len(await charges.wait_for(count=1, timeout=30)) == 1
             warm.app.deps.publisher = CrashingPublisher(warm.app.deps.publisher)
             await send(p, t, usage(f"{t}-1", t), usage(f"{t}-2", t))
-            for _ in range(300):  # the consumer dies after its database commit
-                if warm.task is not None and warm.task.done():
-                    break
-                await __import__("asyncio").sleep(0.1)
-            assert warm.task is not None and isinstance(warm.task.exception(), Crash)
+            task = warm.task
+            assert task is not None
+            await wait_until(task.done, 30, "the consumer did not die after its database commit")
+            assert isinstance(task.exception(), Crash)
         async with running(settings):  # a new process of the same group: the batch is redelivered
-            got = await charges.collect(t, 2, wait=40, settle=3)
-    assert sorted(c["event_id"] for c in got) == [f"{t}-1", f"{t}-2"]  # published once, by the outbox
+            got = await charges.wait_for(count=3, timeout=40, settle=3)
+    # published once each (the later two by the outbox), the warm-up's charge included
+    assert sorted(c["event_id"] for c in got) == [f"{t}-1", f"{t}-2", f"{t}-warm"]
     from byok_billing.main import make_ledger
 
     ledger = make_ledger(settings)
@@ -137,15 +139,15 @@ async def test_budget_alerts_reach_kafka_once_per_threshold(db_url: str, kafka_b
     ledger.set_budget(t, "platform_charge", "soft", D("0.01"), utc_now())
     ledger.engine.dispose()
     async with (
-        tail(kafka_bootstrap, topics.BILLING_ALERTS) as alerts,
-        tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges,
+        TopicTail(kafka_bootstrap, topics.BILLING_ALERTS, key=t) as alerts,
+        TopicTail(kafka_bootstrap, topics.BILLING_CHARGES, key=t) as charges,
         running(settings),
         producer(kafka_bootstrap) as p,
     ):
         for i in range(6):  # one event at a time: spend 0.00648 .. 0.03888
             await send(p, t, usage(f"{t}-{i}", t, key_source="system", byok=False))
-            assert len(await charges.collect(t, 1, wait=30)) == 1
-        got = await alerts.collect(t, 6, wait=20, settle=2)
+            assert len(await charges.wait_for(count=i + 1, timeout=30)) == i + 1
+        got = await alerts.wait_for(count=6, timeout=20, settle=2)
     # soft 0.01: 0.5 at 0.005, 0.8 at 0.008, 1.0 at 0.01; hard 0.02: 0.5 at 0.01, 0.8 at 0.016, 1.0 at 0.02
     assert sorted((a["kind"], a["threshold"]) for a in got) == [
         ("hard", "0.5"),
@@ -174,11 +176,14 @@ async def test_hostile_usage_records_are_dead_lettered_and_charging_goes_on(
     ]
     if db_url.startswith("postgresql"):  # SQLite stores U+0000; PostgreSQL refuses it
         hostile.insert(0, usage(f"{t}-nul", "acme\x00" + unique_id))
-    async with tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges, tail(kafka_bootstrap, topics.DLQ) as dlq:
+    async with (
+        TopicTail(kafka_bootstrap, topics.BILLING_CHARGES, key=t) as charges,
+        TopicTail(kafka_bootstrap, topics.DLQ, key=t) as dlq,
+    ):
         async with producer(kafka_bootstrap) as p, running(settings):
             await send(p, t, *hostile, usage(f"{t}-good", t))
-            got = await charges.collect(t, 1, wait=30)
-            letters = [DeadLetter.model_validate(v) for v in await dlq.collect(t, len(hostile), wait=30)]
+            got = await charges.wait_for(count=1, timeout=30)
+            letters = [DeadLetter.model_validate(v) for v in await dlq.wait_for(count=len(hostile), timeout=30)]
     assert [c["event_id"] for c in got] == [f"{t}-good"]
     assert len(letters) == len(hostile) and all(letter.source_topic == topics.USAGE_EVENTS for letter in letters)
     assert len({letter.offset for letter in letters}) == len(hostile)

@@ -17,7 +17,6 @@ import os
 import random
 import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,7 +26,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from support.billing import TopicTail, producer, tail
 from byok_billing.adapters.ledger_sql import make_engine
 from byok_billing.adapters.migrate import upgrade
 from byok_billing.config import BillingSettings
@@ -36,8 +34,11 @@ from byok_billing.domain.overrides import OverrideBook, load_overrides
 from byok_billing.domain.pricing import Tokens, independent_cost
 from byok_core.kafka import topic_partitions
 from byok_events import topics
+from byok_testing.topics import TopicTail
+from byok_testing.waiting import wait_until
 from fakes.billing import usage_event as usage
 from sqlalchemy import Engine, text
+from support.billing import producer
 
 pytestmark = pytest.mark.integration
 
@@ -199,26 +200,21 @@ def unpublished(engine: Engine, tenant: str) -> int:
 async def wait_for(engine: Engine, tenant: str, proc: Consumer, count: int, timeout: float) -> int:
     """Polls the ledger every ~10 ms until the tenant has `count` charges; fails (with the log) if the
     process dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        now = charged(engine, tenant)
-        if now >= count:
-            return now
+
+    def reached() -> int:
         assert proc.alive(), f"billing consumer exited {proc.proc.returncode}:\n{proc.log_tail()}"
-        assert time.monotonic() < deadline, f"ledger stuck at {now} after {timeout}s:\n{proc.log_tail()}"
-        await asyncio.sleep(0.01)
+        now = charged(engine, tenant)
+        return now if now >= count else 0
+
+    return await wait_until(
+        reached, timeout, lambda: f"ledger stuck at {charged(engine, tenant)}:\n{proc.log_tail()}", interval=0.01
+    )
 
 
-async def collect_charges(
-    charges_topic: TopicTail, tenant: str, ids: set[str], wait: float, settle: float = 2.0
-) -> list[dict[str, Any]]:
-    """Charge records of the tenant until every id in `ids` was seen, then `settle` s more for extras."""
-    got: list[dict[str, Any]] = []
-    deadline = time.monotonic() + wait
-    while not ids <= {c["event_id"] for c in got} and time.monotonic() < deadline:
-        got += await charges_topic.collect(tenant, 1, wait=min(1.0, deadline - time.monotonic()))
-    got += await charges_topic.collect(tenant, 10**9, wait=settle)  # duplicates published late
-    return got
+async def collect_charges(charges_topic: TopicTail, ids: set[str], wait: float, settle: float = 2.0) -> list[Any]:
+    """The tail's charge records once every id in `ids` was seen, and `settle` s more for late duplicates."""
+    await charges_topic.until(lambda got: ids <= {c["event_id"] for c in got}, timeout=wait)
+    return await charges_topic.absent_for(settle)
 
 
 @pytest.fixture
@@ -259,7 +255,7 @@ async def test_kill9_mid_stream_charges_every_event_exactly_once(
     }
     log = tmp_path / "billing.log"
 
-    async with tail(kafka_bootstrap, topics.BILLING_CHARGES) as charges_topic:
+    async with TopicTail(kafka_bootstrap, topics.BILLING_CHARGES, key=tenant) as charges_topic:
         first = await produce(kafka_bootstrap, tenant, stream)
         await start_group_at(kafka_bootstrap, group, first)
 
@@ -279,7 +275,7 @@ async def test_kill9_mid_stream_charges_every_event_exactly_once(
         try:
             await wait_for(ledger_engine, tenant, survivor, DISTINCT, timeout=40)
             # The ledger is complete; its charges reach the topic right after each batch commit.
-            got = await collect_charges(charges_topic, tenant, set(expected), wait=20)
+            got = await collect_charges(charges_topic, set(expected), wait=20)
             exit_code = survivor.terminate()
         finally:
             survivor.close()

@@ -25,6 +25,7 @@ from byok_billing.handlers import BillingDeps, PreparedBatch
 from byok_billing.main import make_ledger
 from byok_core.kafka import ConsumerRunner, DeadLetters
 from byok_events import UsageEvent, topics, utc_now
+from byok_testing.waiting import wait_until
 from fakes.billing import FakePublisher, usage_event
 from fakes.kafka import FakeConsumer, FakeDeadLetterSink, records
 from sqlalchemy import text
@@ -94,9 +95,7 @@ async def test_a_batch_holding_an_unwritable_record_charges_every_good_record(pg
     )
     task = asyncio.create_task(runner.run())
     tp = TopicPartition(topics.USAGE_EVENTS, 0)
-    async with asyncio.timeout(60):
-        while consumer.committed.get(tp) != 30 and not task.done():
-            await asyncio.sleep(0.02)
+    await wait_until(lambda: consumer.committed.get(tp) == 30 or task.done(), 60, "offset 30 not committed")
     runner.stop()
     await task
     await runner.drain_and_close()

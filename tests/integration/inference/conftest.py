@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 from byok_core.settings import VaultSettings
 from byok_core.vault import VaultClient
 from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
-from support.inference import RUN, TopicTail
+from support.inference import TopicTail, this_run
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +36,11 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 @pytest.fixture
 async def responses(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
-    watch = await TopicTail(kafka_bootstrap, "byok.prompt.responses", key=lambda k: bool(k and RUN.encode() in k)).start()
-    yield watch
-    await watch.stop()
+    async with TopicTail(kafka_bootstrap, "byok.prompt.responses", key=this_run) as tail:
+        yield tail
 
 
 @pytest.fixture
 async def usages(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
-    watch = await TopicTail(kafka_bootstrap, "byok.usage.events", key=lambda k: bool(k and RUN.encode() in k)).start()
-    yield watch
-    await watch.stop()
+    async with TopicTail(kafka_bootstrap, "byok.usage.events", key=this_run) as tail:
+        yield tail

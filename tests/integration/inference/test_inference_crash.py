@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +18,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata
 from byok_core.kafka import topic_partitions
 from byok_testing.fake_providers import Rule, RunningFakeProviders
-from support.inference import RUN, TopicTail, finals, prompt, send
+from byok_testing.topics import TopicTail
+from byok_testing.waiting import wait_until
+from support.inference import RUN, finals, prompt, send
 
 pytestmark = pytest.mark.integration
 
@@ -64,25 +64,23 @@ def spawn(stack_env: dict[str, str], fake: RunningFakeProviders, group: str, por
 
 
 async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
+
+        async def healthy() -> bool:
             assert process.poll() is None, "the worker exited"
             try:
                 async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return
+                    return r.status == 200
             except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError("worker not healthy")
+                return False
+
+        await wait_until(healthy, timeout, "worker not healthy", interval=0.2)
 
 
 @pytest.fixture
 async def all_usages(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
-    watch = await TopicTail(kafka_bootstrap, "byok.usage.events", key=lambda k: k == f"crash{RUN}".encode()).start()
-    yield watch
-    await watch.stop()
+    async with TopicTail(kafka_bootstrap, "byok.usage.events", key=f"crash{RUN}") as tail:
+        yield tail
 
 
 async def test_kill_9_with_hundreds_in_flight_loses_nothing(
@@ -102,10 +100,12 @@ async def test_kill_9_with_hundreds_in_flight_loses_nothing(
         await wait_healthy(port, first)
         rids = [f"{RUN}-crash-{i}" for i in range(N)]
         await send(producer, [prompt(rid, f"crash{RUN}", MODEL, byok_mode="disabled") for rid in rids])
-        deadline = time.monotonic() + 30
         book = fake_providers.server.book
-        while len(book.find(contains=f"{RUN}-crash-")) < 200 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+
+        def calls() -> int:
+            return len(book.find(contains=f"{RUN}-crash-"))
+
+        await wait_until(lambda: calls() >= 200, 30, lambda: f"only {calls()} provider calls started")
         in_flight_at_kill = len(fake_providers.server.book.find(contains=f"{RUN}-crash-")) - sum(
             1 for rid in rids if finals(responses, rid)
         )
@@ -114,7 +114,7 @@ async def test_kill_9_with_hundreds_in_flight_loses_nothing(
         assert in_flight_at_kill >= 100, in_flight_at_kill
         second = spawn(stack_env, fake_providers, group, port)
         await responses.until(lambda _: all(finals(responses, rid) for rid in rids), timeout=120)
-        await asyncio.sleep(1.0)
+        await all_usages.wait_for(count=N, settle=1.0)  # and 1 s more, for a duplicate to show
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:

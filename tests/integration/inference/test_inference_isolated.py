@@ -10,15 +10,16 @@ from aiokafka import AIOKafkaProducer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_testing.fake_providers import RunningFakeProviders
+from byok_testing.topics import TopicTail
 from support.inference import (
     RUN,
-    TopicTail,
     finals,
     prompt,
     run_matrix_phase,
     send,
     start_worker,
     stop_worker,
+    this_run,
     worker_settings,
 )
 
@@ -91,7 +92,7 @@ async def test_poison_records_are_dead_lettered_and_the_partition_goes_on(
         return await original(call, on_delta)
 
     worker.gateway.complete = complete  # type: ignore[method-assign]
-    dlq = await TopicTail(kafka_bootstrap, "byok.dlq", key=lambda k: bool(k and RUN.encode() in k)).start()
+    dlq = await TopicTail(kafka_bootstrap, "byok.dlq", key=this_run).start()
     tenant = f"poison{RUN}"
     deep = f"{RUN}-poison-deep"
     overflow = f"{RUN}-poison-overflow"

@@ -14,17 +14,19 @@ from typing import Any
 import hvac
 import jwt
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from byok_core.auth import AuthSettings
 from byok_core.vault import VaultClient
 from byok_core.vault.key_codec import org_key_path, user_key_path
 from byok_events import topics
 from byok_inference.main import Worker
 from byok_testing.fake_providers import RunningFakeProviders
+from byok_testing.topics import TopicTail
+from byok_testing.waiting import wait_until
+from pydantic import SecretStr
 from support.inference import (
     RUN,
     SYSTEM_KEYS,
-    TopicTail,
     expected_system_key,
     finals,
     prompt,
@@ -33,7 +35,6 @@ from support.inference import (
     stop_worker,
     worker_settings,
 )
-from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
 
@@ -140,9 +141,10 @@ async def test_a_stored_key_is_spent_only_with_its_users_token(
             else:
                 assert final["status"] == "failed" and final["error"]["code"] == "unauthorized", (suffix, final)
                 assert calls == [], f"{suffix}: no provider call, no fallback to the system key"
-        await asyncio.sleep(0.5)
+        paid = {f"{RUN}-auth-valid", f"{RUN}-auth-org-valid", f"{RUN}-auth-system"}
+        await usages.until(lambda values: paid <= {u["request_id"] for u in values})
         charged = {u["request_id"] for u in usages.values() if u["tenant_id"] == tenant}
-        assert charged == {f"{RUN}-auth-valid", f"{RUN}-auth-org-valid", f"{RUN}-auth-system"}
+        assert charged == paid
     finally:
         await vault_root.destroy(user_key_path(tenant, "u1", "openai"))
         await vault_root.destroy(org_key_path(tenant, "anthropic"))
@@ -193,7 +195,7 @@ async def test_tenant_b_reusing_tenant_as_request_id_is_answered(
     await send_with(producer, prompt(rid, tenant_b, "gpt-4.1", byok_mode="disabled"), None)
     await send_with(producer, prompt(rid, tenant_a, "gpt-4.1", byok_mode="disabled"), None)  # A's duplicate
     await responses.until(lambda _: len(finals(responses, rid)) >= 2)
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # time enough for A's duplicate to be answered, were it not dropped
     answered = sorted((f["tenant_id"], f["status"]) for f in finals(responses, rid))
     assert answered == [(tenant_a, "completed"), (tenant_b, "completed")], "B answered once, A's duplicate dropped"
     assert len(fake_providers.server.book.find(contains=f"<{rid}>")) == 2
@@ -219,33 +221,7 @@ async def test_an_unpriced_model_on_the_system_key_fails_before_any_provider_cal
     assert final["key_source"] == "system"
     assert fake_providers.server.book.find(contains=f"<{unpriced}>") == []
     assert finals(responses, priced)[0]["status"] == "completed"
-    await asyncio.sleep(0.5)
-    assert [u for u in usages.values() if u["request_id"] == unpriced] == []
-
-
-async def _records_since(bootstrap: str, start: dict[TopicPartition, int]) -> list[tuple[str, bytes]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    found: list[tuple[str, bytes]] = []
-    try:
-        consumer.assign(list(start))
-        ends = await consumer.end_offsets(list(start))
-        for tp, offset in start.items():
-            consumer.seek(tp, offset)
-        remaining = {tp for tp in start if ends[tp] > start[tp]}
-        deadline = time.monotonic() + 60
-        while remaining and time.monotonic() < deadline:
-            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).items():
-                for r in records:
-                    if r.offset < ends[tp]:
-                        found += [(tp.topic, r.value or b""), (tp.topic, r.key or b"")]
-                        found += [(tp.topic + " header " + k, v) for k, v in r.headers or ()]
-                    if r.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-        assert not remaining, f"could not read {remaining}"
-    finally:
-        await consumer.stop()
-    return found
+    assert await usages.absent_for(0.5, lambda u: u["request_id"] == unpriced) == []
 
 
 async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
@@ -261,35 +237,49 @@ async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
     nowhere but in the request records that carried them. Positive control: the request topic's headers."""
     tenant = f"canary{RUN}"
     await put_key(vault_root, user_key_path(tenant, "u1", "openai"), f"canary-user-key-{RUN}")
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None)
-    await probe.start()
+    everything = await TopicTail(kafka_bootstrap, *topics.ALL_TOPICS).start()
     try:
-        cluster = await probe._client.fetch_all_metadata()
-        partitions = [TopicPartition(t, p) for t in topics.ALL_TOPICS for p in cluster.partitions_for_topic(t) or ()]
-        start = await probe.end_offsets(partitions)
-    finally:
-        await probe.stop()
-    tokens = {
-        "valid": user_token("u1", tenant),
-        "other": user_token("u2", tenant),
-        "expired": user_token("u1", tenant, ttl=-60),
-    }
-    for name, token in tokens.items():
-        await send_with(producer, prompt(f"{RUN}-canary-{name}", tenant, "gpt-4.1"), token)
-    garbage = json.dumps({"schema": "byok.prompt.request/v1", "request_id": f"{RUN}-canary-dlq", "tenant_id": tenant})
-    tokens["dlq"] = user_token("u1", tenant, ttl=300)
-    await producer.send_and_wait(
-        topics.PROMPT_REQUESTS,
-        garbage.encode(),
-        key=f"{RUN}-canary-dlq".encode(),
-        headers=[("byok-user-token", tokens["dlq"].encode())],
-    )
-    rids = [f"{RUN}-canary-{n}" for n in ("valid", "other", "expired", "dlq")]
-    try:
+        tokens = {
+            "valid": user_token("u1", tenant),
+            "other": user_token("u2", tenant),
+            "expired": user_token("u1", tenant, ttl=-60),
+        }
+        for name, token in tokens.items():
+            await send_with(producer, prompt(f"{RUN}-canary-{name}", tenant, "gpt-4.1"), token)
+        garbage = json.dumps(
+            {"schema": "byok.prompt.request/v1", "request_id": f"{RUN}-canary-dlq", "tenant_id": tenant}
+        )
+        tokens["dlq"] = user_token("u1", tenant, ttl=300)
+        await producer.send_and_wait(
+            topics.PROMPT_REQUESTS,
+            garbage.encode(),
+            key=f"{RUN}-canary-dlq".encode(),
+            headers=[("byok-user-token", tokens["dlq"].encode())],
+        )
+        rids = [f"{RUN}-canary-{n}" for n in ("valid", "other", "expired", "dlq")]
+
+        def written(topic: str, rid: str) -> bool:
+            return any(
+                r.topic == topic and rid.encode() in (r.key or b"") + (r.value or b"") for r in everything.records
+            )
+
         await responses.until(lambda _: all(finals(responses, r) for r in rids), timeout=60)
         assert [finals(responses, r)[0]["status"] for r in rids] == ["completed", "failed", "failed", "failed"]
-        await asyncio.sleep(1)
-        records = await _records_since(kafka_bootstrap, start)
+        # the last of what the worker writes: the valid request's usage event and the garbage's dead letter
+        await wait_until(
+            lambda: written(topics.USAGE_EVENTS, rids[0]) and written(topics.DLQ, rids[3]),
+            30,
+            "no usage event for the valid request or no dead letter for the garbage",
+        )
+        records = [
+            found
+            for r in await everything.caught_up()
+            for found in [
+                (r.topic, r.value or b""),
+                (r.topic, r.key or b""),
+                *((r.topic + " header " + k, v) for k, v in r.headers or ()),
+            ]
+        ]
         # signatures are the secret-bearing part; the whole token is looked for too
         needles = [t.encode() for t in tokens.values()] + [t.rsplit(".", 1)[1].encode() for t in tokens.values()]
         carried = [b for where, b in records if where.startswith(topics.PROMPT_REQUESTS + " header")]
@@ -301,4 +291,5 @@ async def test_the_user_token_appears_in_no_log_topic_or_dead_letter(
         assert "user token refused" in text and "user token of another tenant or user" in text, "logs captured"
         assert not any(n.decode() in text for n in needles), "a user token in a log record"
     finally:
+        await everything.stop()
         await vault_root.destroy(user_key_path(tenant, "u1", "openai"))

@@ -17,12 +17,12 @@ from byok_events import BudgetAlert, KeyEvent
 from byok_inference.main import Worker
 from byok_sealing import seal
 from byok_testing.fake_providers import Rule, RunningFakeProviders
+from byok_testing.topics import TopicTail
 from support.inference import (
     MODELS,
     PROVIDERS,
     RUN,
     SYSTEM_KEYS,
-    TopicTail,
     expected_system_key,
     finals,
     prompt,
@@ -111,8 +111,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
         }
         assert all(key not in e.model_dump_json() for e in events)
         assert {e.provider.value: e.fingerprint for e in events} == {p: keyed(key + p) for p in ("gemini", "anthropic")}
-        await asyncio.sleep(0.3)
-        assert [u for u in usages.values() if u["tenant_id"] == tenant] == []
+        assert await usages.absent_for(0.3, lambda u: u["tenant_id"] == tenant) == []
     finally:
         await keys_watch.stop()
         for provider in ("gemini", "anthropic"):
@@ -271,7 +270,7 @@ async def test_a_request_published_twice_is_answered_once(
     await send(producer, [prompt(rid, tenant, "gpt-4.1", byok_mode="disabled")] * 2)
     await responses.until(lambda _: bool(finals(responses, rid)))
     await send(producer, [prompt(rid, tenant, "gpt-4.1", byok_mode="disabled")])  # and once more later
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # time enough for a second answer, were one sent
     assert len(finals(responses, rid)) == 1
     assert len(fake_providers.server.book.find(contains=f"<{rid}>")) == 1
     assert len([u for u in usages.values() if u["request_id"] == rid]) == 1
@@ -297,7 +296,7 @@ async def test_hard_budget_alert_blocks_the_tenant(
         spent="1.2",
     )
     await (await producer.send("byok.billing.alerts", alert.to_bytes(), key=tenant.encode()))
-    await asyncio.sleep(1.0)
+    await worker.follower.catch_up(10)  # the worker has read the alert
     await send(producer, [prompt(rid, tenant, "gpt-4.1", byok_mode="disabled")])
     await responses.until(lambda _: bool(finals(responses, rid)))
     assert finals(responses, rid)[0]["error"]["code"] == "budget_exceeded"
@@ -320,7 +319,7 @@ async def test_key_event_drops_the_cached_key_within_a_second(
         await put_key(vault_root, path, f"new-{RUN}")
         event = KeyEvent(event_id=f"{RUN}-rot", type="key.rotated", tenant_id=tenant, scope="org", provider="openai")
         await (await producer.send("byok.keys.events", event.to_bytes(), key=tenant.encode()))
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # the claim under test: within a second
         await send(producer, [prompt(rid + "2", tenant, "gpt-4.1")])
         await responses.until(lambda _: bool(finals(responses, rid + "2")))
         keys = [fake_providers.server.book.find(contains=f"<{rid}{n}>")[0].api_key for n in (1, 2)]

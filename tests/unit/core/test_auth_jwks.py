@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from support.auth_keys import SECRET, claims, mint, private_key, public_jwk
 from byok_core.auth import AuthSettings, JwksKeys, TokenInvalid, TokenVerifier, build_verifier
+from support.auth_keys import SECRET, claims, mint, private_key, public_jwk
 
 
 class Idp:

@@ -9,10 +9,10 @@ import time
 
 import jwt
 import pytest
-from support.auth_keys import SECRET, claims, mint, private_key, public_pem
 from byok_core.auth import DEV_JWT_SECRET, AuthSettings, TokenInvalid, TokenVerifier, auth_problems, build_verifier
 from byok_core.auth.keys import KeyConfigError, VerificationKey, pem_key
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from support.auth_keys import SECRET, claims, mint, private_key, public_pem
 
 ASYMMETRIC = ["EdDSA", "ES256", "RS256"]
 

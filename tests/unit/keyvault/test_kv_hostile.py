@@ -13,8 +13,8 @@ from byok_keyvault.auth import BearerAuth, Unauthorized
 from byok_keyvault.entrypoints.http import create_app
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from byok_sealing import generate_keypair
-from faststream.kafka import TestKafkaBroker
 from fakes.keyvault import ANTHROPIC_KEY, SECRET, make_token
+from faststream.kafka import TestKafkaBroker
 
 PAIR = generate_keypair()
 DEEP = "[" * 20_000 + "]" * 20_000  # under the 64 KiB body limit

@@ -12,8 +12,8 @@ from byok_events.keys import key_invalid_event_id
 from byok_keyvault.domain.models import KeyRef, KeyStatus, Principal, Role, Scope
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from byok_keyvault.handlers import store_key
-from faststream.kafka import TestKafkaBroker
 from fakes.keyvault import ANTHROPIC_KEY
+from faststream.kafka import TestKafkaBroker
 
 ALICE = Principal("alice", "acme", Role.MEMBER)
 WORKER = {"byok-producer": "inference"}
