@@ -8,7 +8,6 @@ The services get a run folder of their own so their logs can be searched for can
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,6 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-from aiokafka import AIOKafkaConsumer
 from byok_client import ByokClient
 from byok_testing.fake_providers.client import FakeProviderControl
 
@@ -107,35 +105,3 @@ def tenant(services: dict[str, str]) -> Tenant:
 async def client(services: dict[str, str]):
     async with ByokClient(kafka=services["BYOK_KAFKA_BOOTSTRAP"], keyvault_url=services["BYOK_KEYVAULT_URL"]) as c:
         yield c
-
-
-class TopicReader:
-    """Reads a topic from the position it had when created: only what the test caused."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self._consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=f"e2e-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-        )
-
-    async def start(self) -> TopicReader:
-        await self._consumer.start()
-        while not self._consumer.assignment():
-            await self._consumer.getmany(timeout_ms=100)
-        for tp in self._consumer.assignment():
-            await self._consumer.position(tp)
-        return self
-
-    async def stop(self) -> None:
-        await self._consumer.stop()
-
-    async def collect(self, match: Any, count: int, timeout: float = 60) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while len(found) < count and time.monotonic() < deadline:
-            for records in (await self._consumer.getmany(timeout_ms=200)).values():
-                found.extend(v for v in (json.loads(r.value) for r in records) if match(v))
-        return found

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
@@ -16,8 +15,8 @@ from typing import Any
 
 import genai_prices
 import pytest
-from aiokafka import AIOKafkaConsumer
 from byok_events import topics
+from byok_testing.topics import TopicTail
 
 pytestmark = pytest.mark.integration
 
@@ -46,68 +45,33 @@ WEATHER = {
 }
 
 
-class Tail:
-    """Every record of some topics from now on, by request_id (one consumer for the whole module)."""
-
-    def __init__(self, bootstrap: str, *names: str) -> None:
-        self._consumer = AIOKafkaConsumer(
-            *names,
-            bootstrap_servers=bootstrap,
-            group_id=f"e2e-agent-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-        )
-        self.by_request: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> Tail:
-        await self._consumer.start()
-        while len(self._consumer.assignment()) == 0:
-            await self._consumer.getmany(timeout_ms=100)
-        for tp in self._consumer.assignment():
-            await self._consumer.position(tp)
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def _run(self) -> None:
-        while True:
-            for records in (await self._consumer.getmany(timeout_ms=100)).values():
-                for r in records:
-                    value = json.loads(r.value)
-                    self.by_request[(r.topic, value.get("request_id") or "")].append(value)
-
-    async def wait(self, topic: str, request_id: str, count: int = 1, timeout: float = 60) -> list[dict[str, Any]]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(self.by_request[(topic, request_id)]) < count:
-            assert asyncio.get_running_loop().time() < deadline, f"{topic}: nothing for {request_id}"
-            await asyncio.sleep(0.05)
-        return self.by_request[(topic, request_id)]
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        await self._consumer.stop()
-
-
 @pytest.fixture(scope="module")
-async def tail(services: dict[str, str]) -> AsyncIterator[Tail]:
-    t = await Tail(
-        services["BYOK_KAFKA_BOOTSTRAP"], topics.PROMPT_RESPONSES, topics.BILLING_CHARGES, topics.USAGE_EVENTS
-    ).start()
-    yield t
-    await t.stop()
+async def tail(services: dict[str, str]) -> AsyncIterator[TopicTail]:
+    """Every record of the answer, usage and charge topics from now on (one reader for the whole module)."""
+    names = (topics.PROMPT_RESPONSES, topics.BILLING_CHARGES, topics.USAGE_EVENTS)
+    async with TopicTail(services["BYOK_KAFKA_BOOTSTRAP"], *names) as t:
+        yield t
+
+
+async def of_request(tail: TopicTail, topic: str, request_id: str) -> list[dict[str, Any]]:
+    """The records of `topic` about the request, once one arrived."""
+    return await tail.wait_for(lambda v: v.get("request_id") == request_id, topic=topic, timeout=60)
 
 
 async def ask(
-    client: Any, tenant: Any, tail: Tail, model: str, messages: list[dict[str, Any]], **fields: Any
+    client: Any, tenant: Any, tail: TopicTail, model: str, messages: list[dict[str, Any]], **fields: Any
 ) -> tuple[Any, list[dict[str, Any]]]:
     request = {**tenant.prompt(model), "messages": messages, **fields}
     request_id = str(uuid.uuid4())
     waiter = await client.submit({**request, "request_id": request_id}, user_token=tenant.token)
     response = await asyncio.wait_for(waiter, 60)
-    while not any(r["status"] != "delta" for r in await tail.wait(topics.PROMPT_RESPONSES, request_id)):
-        await asyncio.sleep(0.05)  # this module's own reader: deltas come before the final answer
-    deltas = [r for r in tail.by_request[(topics.PROMPT_RESPONSES, request_id)] if r["status"] == "delta"]
+    # this module's own reader: once it has the final answer, it has the deltas before it
+    await tail.wait_for(
+        lambda v: v["request_id"] == request_id and v["status"] != "delta", topic=topics.PROMPT_RESPONSES, timeout=60
+    )
+    deltas = tail.values(
+        lambda v: v["request_id"] == request_id and v["status"] == "delta", topic=topics.PROMPT_RESPONSES
+    )
     return response, deltas
 
 
@@ -163,7 +127,7 @@ async def test_two_turn_tool_conversation(services, tenant, client, tail, provid
     if stream:
         assert "".join(d["output_text"] or "" for d in deltas) == second.output_text
     for response in (first, second):
-        [usage] = await tail.wait(topics.USAGE_EVENTS, response.request_id)
+        [usage] = await of_request(tail, topics.USAGE_EVENTS, response.request_id)
         assert usage["input_tokens"] == response.usage.input_tokens > 0
 
 
@@ -216,8 +180,8 @@ async def test_cached_system_prompt_is_billed_as_cache_tokens(
     else:  # cached by the provider on its own
         assert second.usage.cache_read_tokens > 0
     for response in (first, second):
-        [usage] = await tail.wait(topics.USAGE_EVENTS, response.request_id)
-        [charge] = await tail.wait(topics.BILLING_CHARGES, response.request_id)
+        [usage] = await of_request(tail, topics.USAGE_EVENTS, response.request_id)
+        [charge] = await of_request(tail, topics.BILLING_CHARGES, response.request_id)
         assert (usage["cache_read_tokens"], usage["cache_write_tokens"]) == (
             response.usage.cache_read_tokens,
             response.usage.cache_write_tokens,
@@ -246,8 +210,8 @@ async def test_reasoning_tokens_are_billed_as_output(
     assert response.status == "completed", response.error
     assert response.usage.reasoning_tokens > 0
     assert response.usage.output_tokens > response.usage.reasoning_tokens
-    [usage] = await tail.wait(topics.USAGE_EVENTS, response.request_id)
-    [charge] = await tail.wait(topics.BILLING_CHARGES, response.request_id)
+    [usage] = await of_request(tail, topics.USAGE_EVENTS, response.request_id)
+    [charge] = await of_request(tail, topics.BILLING_CHARGES, response.request_id)
     assert (
         usage["reasoning_tokens"] == response.usage.reasoning_tokens
         and usage["output_tokens"] == response.usage.output_tokens

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from byok_testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -141,11 +142,11 @@ async def test_usage_and_charges_tail(services, tenant) -> None:
     async def tail(*argv: str) -> subprocess.CompletedProcess[str]:
         return await byok(services, "charges", "tail", "--tenant", tenant.tenant_id, "--since", "10m", *argv)
 
-    for _ in range(60):  # billing prices the usage within a second or two
+    async def both_charged() -> subprocess.CompletedProcess[str] | None:  # billing prices them in a second or two
         table = await tail("--no-follow")
-        if len(table.stdout.splitlines()) >= 3:
-            break
-        await asyncio.sleep(1)
+        return table if len(table.stdout.splitlines()) >= 3 else None
+
+    table = await wait_until(both_charged, 60, "the two charges are not listed", interval=1)
     assert table.returncode == 0, table.stderr
     header, *rows = table.stdout.splitlines()
     assert header.split()[:2] == ["billed_at", "tenant_id"] and len(rows) == 2

@@ -8,61 +8,28 @@ import json
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from byok_client import ByokClient, ByokClientSync, RequestFailed, ResponseTimeout
 from byok_events import PromptResponse, topics
+from byok_testing.topics import TopicTail
 
 pytestmark = pytest.mark.integration
 
 
-async def _records(bootstrap: str, topic: str, partitions: dict[int, int]) -> list[tuple[int, bytes, dict]]:
-    """(partition, key, headers) of every record of `topic` after the given offsets, up to the end now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        found = []
-        for tp in tps:
-            consumer.seek(tp, partitions[tp.partition])
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < ends[tp] for tp in tps])
-
-        while await behind():
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                found += [(tp.partition, r.key, dict(r.headers), r.value) for r in records]
-        return found
-    finally:
-        await consumer.stop()
-
-
-async def _ends(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        cluster = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic)]
-        return {tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()}
-    finally:
-        await consumer.stop()
-
-
 async def test_complete_returns_a_typed_response_on_the_reply_partition(services, tenant) -> None:
     bootstrap = services["BYOK_KAFKA_BOOTSTRAP"]
-    before = await _ends(bootstrap, topics.PROMPT_RESPONSES)
-    async with ByokClient(
-        kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id, metadata={"team": "search"}
-    ) as client:
+    async with (
+        TopicTail(bootstrap, topics.PROMPT_RESPONSES) as responses,
+        ByokClient(
+            kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id, metadata={"team": "search"}
+        ) as client,
+    ):
         response = await client.complete("gpt-4.1", "Say hello", max_tokens=50)
         partition = client.reply_partition
+        ours = [r for r in await responses.caught_up() if r.key == response.request_id.encode()]
     assert isinstance(response, PromptResponse)
     assert response.status == "completed" and response.output_text and response.key_source == "system"
-    ours = [
-        r for r in await _records(bootstrap, topics.PROMPT_RESPONSES, before) if r[1] == response.request_id.encode()
-    ]
-    assert ours and {p for p, *_ in ours} == {partition}, (
+    assert ours and {r.partition for r in ours} == {partition}, (
         "every response event of the request is on the reply partition"
     )
 
@@ -102,17 +69,15 @@ async def test_stream_yields_deltas_and_frees_them(services, tenant) -> None:
 async def test_user_api_keys_are_sealed_and_spent(services, tenant, fake) -> None:
     key = "AIzaSy" + uuid.uuid4().hex[:33]
     bootstrap = services["BYOK_KAFKA_BOOTSTRAP"]
-    before = await _ends(bootstrap, topics.PROMPT_REQUESTS)
-    async with ByokClient(
-        kafka=bootstrap, keyvault_url=services["BYOK_KEYVAULT_URL"], tenant_id=tenant.tenant_id, byok_mode="require"
-    ) as client:
+    async with (
+        TopicTail(bootstrap, topics.PROMPT_REQUESTS) as requests,
+        ByokClient(
+            kafka=bootstrap, keyvault_url=services["BYOK_KEYVAULT_URL"], tenant_id=tenant.tenant_id, byok_mode="require"
+        ) as client,
+    ):
         response = await client.complete("gemini-2.5-flash", "hi", user_api_keys={"gemini": key})
+        sent = [r.value for r in await requests.caught_up() if r.key == response.request_id.encode()]
     assert response.key_source == "request" and await fake.calls(api_key=key)
-    sent = [
-        v
-        for _, k, _, v in await _records(bootstrap, topics.PROMPT_REQUESTS, before)
-        if k == response.request_id.encode()
-    ]
     assert len(sent) == 1 and key.encode() not in sent[0]
     assert json.loads(sent[0])["sealed_keys"]["gemini"].startswith("byok-seal-v2.")
 
@@ -130,17 +95,15 @@ async def test_a_failed_answer_raises_with_its_code(services, tenant) -> None:
 async def test_timeout_and_user_token_header(services, tenant, fake) -> None:
     bootstrap = services["BYOK_KAFKA_BOOTSTRAP"]
     await fake.add_rules({"action": "ok", "model": "gpt-4.1-mini", "latency_ms": 3000, "times": 1})
-    before = await _ends(bootstrap, topics.PROMPT_REQUESTS)
-    async with ByokClient(
-        kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id, user_token=tenant.token
-    ) as client:
+    async with (
+        TopicTail(bootstrap, topics.PROMPT_REQUESTS) as requests,
+        ByokClient(
+            kafka=bootstrap, tenant_id=tenant.tenant_id, user_id=tenant.user_id, user_token=tenant.token
+        ) as client,
+    ):
         with pytest.raises(ResponseTimeout) as late:
             await client.complete("gpt-4.1-mini", "slow", timeout=0.5)
-    sent = [
-        h
-        for _, k, h, _ in await _records(bootstrap, topics.PROMPT_REQUESTS, before)
-        if k == late.value.request_id.encode()
-    ]
+        sent = [dict(r.headers) for r in await requests.caught_up() if r.key == late.value.request_id.encode()]
     assert sent == [{"byok-user-token": tenant.token.encode()}]
 
 

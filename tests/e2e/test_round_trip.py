@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import aiohttp
 import pytest
 from byok_events import topics
-
-from .conftest import TopicReader
+from byok_testing.topics import TopicTail
+from byok_testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +21,7 @@ async def test_user_key_round_trip_is_billed_with_the_byok_fee(services, tenant,
     user_key = "sk-ant-api03-" + uuid.uuid4().hex + uuid.uuid4().hex
     stored = await tenant.store_key("anthropic", user_key)
     assert stored["keyType"] == "anthropic" and stored["version"] == 1
-    charges = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES).start()
-    try:
+    async with TopicTail(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES, key=tenant.tenant_id) as charges:
         response = await asyncio.wait_for(
             await client.submit(tenant.prompt("claude-sonnet-4-5"), user_token=tenant.token), 60
         )
@@ -31,9 +30,7 @@ async def test_user_key_round_trip_is_billed_with_the_byok_fee(services, tenant,
         assert response.output_text
         assert [c["model"] for c in await fake.calls(api_key=user_key)] == ["claude-sonnet-4-5"]
 
-        [charge] = await charges.collect(lambda c: c["tenant_id"] == tenant.tenant_id, 1)
-    finally:
-        await charges.stop()
+        [charge] = await charges.wait_for(lambda c: c["tenant_id"] == tenant.tenant_id, timeout=60)
     assert charge["request_id"] == response.request_id
     assert charge["byok"] is True and charge["key_source"] == "user" and charge["priced"] is True
     provider_cost = Decimal(charge["provider_cost"])
@@ -43,35 +40,30 @@ async def test_user_key_round_trip_is_billed_with_the_byok_fee(services, tenant,
 
 
 async def test_system_key_round_trip_is_billed_with_the_markup(services, tenant, client, fake) -> None:
-    charges = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES).start()
-    try:
+    async with TopicTail(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES, key=tenant.tenant_id) as charges:
         response = await asyncio.wait_for(await client.submit(tenant.prompt("gpt-4.1")), 60)
         assert response.status == "completed", response.error
         assert (response.provider, response.key_source) == ("openai", "system")
-        [charge] = await charges.collect(lambda c: c["tenant_id"] == tenant.tenant_id, 1)
-    finally:
-        await charges.stop()
+        [charge] = await charges.wait_for(lambda c: c["tenant_id"] == tenant.tenant_id, timeout=60)
     provider_cost = Decimal(charge["provider_cost"])
     assert charge["byok"] is False and provider_cost > 0
     assert Decimal(charge["charge"]) == (provider_cost * Decimal("1.2")).quantize(TEN_DECIMALS, ROUND_HALF_EVEN)
 
 
 async def test_require_mode_without_a_user_key_fails_without_usage(services, tenant, client) -> None:
-    usage = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS).start()
-    try:
+    async with TopicTail(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS) as usage:
         response = await asyncio.wait_for(
             await client.submit(tenant.prompt("gemini-2.5-flash", byok_mode="require")), 60
         )
         assert response.status == "failed" and response.error.code == "byok_key_required"
-        assert await usage.collect(lambda u: u["tenant_id"] == tenant.tenant_id, 1, timeout=3) == []
-    finally:
-        await usage.stop()
+        assert await usage.absent_for(3, lambda u: u["tenant_id"] == tenant.tenant_id) == []
 
 
 async def test_every_service_reports_health_and_metrics(services, tenant, client) -> None:
-    response = await asyncio.wait_for(await client.submit(tenant.prompt("gpt-4.1")), 60)
-    assert response.status == "completed"
-    await asyncio.sleep(1.5)  # billing charges it; lag gauges refresh
+    async with TopicTail(services["BYOK_KAFKA_BOOTSTRAP"], topics.BILLING_CHARGES, key=tenant.tenant_id) as charges:
+        response = await asyncio.wait_for(await client.submit(tenant.prompt("gpt-4.1")), 60)
+        assert response.status == "completed"
+        await charges.wait_for(timeout=60)  # billing charged it
     expected = {
         "BYOK_KEYVAULT_URL": ["byok_keyvault_http_requests_total"],
         "BYOK_INFERENCE_OPS_URL": ["byok_messages_total", "byok_consumer_lag", "byok_handle_seconds"],
@@ -81,18 +73,21 @@ async def test_every_service_reports_health_and_metrics(services, tenant, client
         for variable, metric_names in expected.items():
             async with http.get(f"{services[variable]}/healthz") as answer:
                 assert answer.status == 200, variable
-            async with http.get(f"{services[variable]}/metrics") as answer:
-                text = await answer.text()
-            for name in metric_names:
-                assert name in text, f"{name} missing from {variable}/metrics"
+
+            async def has_all(url: str = services[variable], names: list[str] = metric_names) -> bool:
+                async with http.get(f"{url}/metrics") as answer:
+                    text = await answer.text()
+                return all(name in text for name in names)
+
+            # the lag gauges are refreshed periodically
+            await wait_until(has_all, 15, f"{variable}/metrics lacks one of {metric_names}", interval=0.3)
 
 
 async def test_a_rejected_user_key_fails_without_fallback_and_lists_as_invalid(services, tenant, client, fake) -> None:
     rejected = "sk-or-v1-" + uuid.uuid4().hex + uuid.uuid4().hex
     await tenant.store_key("openrouter", rejected)
     await fake.add_rules({"action": "401", "api_key": rejected})
-    usage = await TopicReader(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS).start()
-    try:
+    async with TopicTail(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS) as usage:
         # No anthropic key of the user's: prefer mode routes the model through the user's OpenRouter key.
         response = await asyncio.wait_for(
             await client.submit(tenant.prompt("claude-sonnet-4-5"), user_token=tenant.token), 60
@@ -100,14 +95,11 @@ async def test_a_rejected_user_key_fails_without_fallback_and_lists_as_invalid(s
         assert response.status == "failed" and response.error.code == "invalid_user_key"
         assert rejected not in response.error.message
         assert [c["provider"] for c in await fake.calls(api_key=rejected)] == ["openrouter"]
-        assert await usage.collect(lambda u: u["tenant_id"] == tenant.tenant_id, 1, timeout=3) == []
-    finally:
-        await usage.stop()
+        assert await usage.absent_for(3, lambda u: u["tenant_id"] == tenant.tenant_id) == []
 
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
+    async def listed_invalid() -> dict:
         [key] = await tenant.list_keys()
-        if key["status"] == "invalid" or asyncio.get_running_loop().time() > deadline:
-            break
-        await asyncio.sleep(0.3)
+        return key if key["status"] == "invalid" else {}
+
+    key = await wait_until(listed_invalid, 15, "the rejected key is not listed as invalid", interval=0.3)
     assert key["keyType"] == "openrouter" and key["status"] == "invalid"

@@ -122,12 +122,16 @@ class TopicTail:
             self._task.result()  # the reader's own error, if it stopped on one
             raise RuntimeError("the tail stopped reading")
 
-    def values(self, match: Match | None = None, *, partition: int | None = None) -> list[Any]:
-        """The decoded values read so far (JSON only), in arrival order, those passing `match` if given."""
+    def values(
+        self, match: Match | None = None, *, topic: str | None = None, partition: int | None = None
+    ) -> list[Any]:
+        """The decoded values read so far (JSON only), in arrival order: those passing `match`, of `topic` and
+        `partition` when given."""
         return [
             value
             for record, value in zip(self.records, self._decoded, strict=True)
             if value is not NOT_JSON
+            and (topic is None or record.topic == topic)
             and (partition is None or record.partition == partition)
             and (match is None or match(value))
         ]
@@ -142,6 +146,7 @@ class TopicTail:
         *,
         timeout: float = 30.0,
         settle: float = 0.0,
+        topic: str | None = None,
         partition: int | None = None,
     ) -> list[Any]:
         """The values passing `match`, once at least `count` of them arrived (TimeoutError otherwise).
@@ -149,18 +154,17 @@ class TopicTail:
         `settle` seconds more of reading before returning, so that extras (duplicates) arriving late are
         in the result: for asserting an exact count."""
 
+        def matching() -> list[Any]:
+            return self.values(match, topic=topic, partition=partition)
+
         def enough() -> bool:
             self._alive()
-            return len(self.values(match, partition=partition)) >= count
+            return len(matching()) >= count
 
-        await wait_until(
-            enough,
-            timeout,
-            lambda: f"{len(self.values(match, partition=partition))} of {count} matching; {self._describe()}",
-        )
+        await wait_until(enough, timeout, lambda: f"{len(matching())} of {count} matching; {self._describe()}")
         if settle:
             await asyncio.sleep(settle)
-        return self.values(match, partition=partition)
+        return matching()
 
     async def until(self, condition: Callable[[list[Any]], object], *, timeout: float = 30.0) -> list[Any]:
         """Waits until `condition(values())` holds; returns the values (TimeoutError otherwise)."""
