@@ -29,6 +29,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 from byok_events import topics
+from byok_testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -249,13 +250,14 @@ async def test_the_producer_client_and_the_charges_tail_work_as_their_principals
         "--format",
         "jsonl",
     ]
-    charges: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 60
-    while len(charges) < 2 and time.monotonic() < deadline:
+
+    async def both_charged() -> list[dict[str, Any]]:
         done = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         charges = [json.loads(line) for line in done.stdout.splitlines()]
-        await asyncio.sleep(1)
+        return charges if len(charges) >= 2 else []
+
+    charges = await wait_until(both_charged, 60, "the two charges are not listed", interval=1)
     assert sorted(c["provider"] for c in charges) == ["anthropic", "openai"]
     as_producer = env | principal("producer")
     refused = await asyncio.to_thread(subprocess.run, argv, env=as_producer, capture_output=True, text=True, timeout=60)

@@ -8,11 +8,13 @@ import asyncio
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from byok_testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -39,18 +41,19 @@ async def test_three_brokers_replicate_three_times_and_survive_one_loss(tmp_path
         await admin.start()
         try:
             assert len((await admin.describe_cluster())["brokers"]) == 3
-            for _ in range(150):  # a broker may not have the new topic's metadata yet: wait for it, bounded
-                (described,) = await admin.describe_topics([TOPIC])
-                if described["partitions"]:
-                    break
-                await asyncio.sleep(0.2)
-            assert {len(p["replicas"]) for p in described["partitions"]} == {3}
-            for _ in range(150):  # the broker asked may answer UNKNOWN_TOPIC (no entries) until it has caught up
+
+            async def described() -> dict[str, Any]:  # a broker may not have the new topic's metadata yet
+                (topic,) = await admin.describe_topics([TOPIC])
+                return topic if topic["partitions"] else {}
+
+            topic = await wait_until(described, 30, f"no partitions of {TOPIC} described", interval=0.2)
+            assert {len(p["replicas"]) for p in topic["partitions"]} == {3}
+
+            async def configured() -> dict[str, Any]:  # the broker asked may answer UNKNOWN_TOPIC (no entries) at first
                 (configs,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, TOPIC)])
-                values = {entry[0]: entry[1] for entry in configs.resources[0][4]}
-                if values:
-                    break
-                await asyncio.sleep(0.2)
+                return {entry[0]: entry[1] for entry in configs.resources[0][4]}
+
+            values = await wait_until(configured, 30, f"no configs of {TOPIC} described", interval=0.2)
             assert values.get("min.insync.replicas") == "2", values
         finally:
             await admin.close()

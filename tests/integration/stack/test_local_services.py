@@ -8,11 +8,11 @@ import shutil
 import socket
 import stat
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from byok_testing.waiting import wait_until_sync
 
 pytestmark = pytest.mark.integration
 
@@ -111,16 +111,14 @@ def test_a_killed_service_is_restarted_and_says_why(running, name: str) -> None:
     run_dir, _ = running
     before = _pid(run_dir, name)
     os.kill(before, 9)
-    deadline = time.monotonic() + 60
     url = _env_file(run_dir / "services.env")["BYOK_INFERENCE_OPS_URL" if name == "inference" else "BYOK_KEYVAULT_URL"]
-    while time.monotonic() < deadline:
+
+    def back() -> bool:
         pid = _pid(run_dir, name) if (run_dir / f"{name}.pid").exists() else before
         answered = subprocess.run(["curl", "-fsS", "-o", "/dev/null", f"{url}/healthz"], timeout=10).returncode == 0
-        if pid != before and answered:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"{name} not back within 60 s")
+        return pid != before and answered
+
+    wait_until_sync(back, 60, f"{name} not back", interval=0.2)
     assert (run_dir / f"{name}.restarts").read_text().strip() == "1 killed by signal KILL"
     assert f"{name} (pid {before}) died: killed by signal KILL; restart 1" in (run_dir / f"{name}.log").read_text()
     status = _services_sh(run_dir, "status").stdout
