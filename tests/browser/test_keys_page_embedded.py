@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
+from byok_testing.waiting import wait_until
 from playwright.async_api import Browser, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -53,8 +54,7 @@ class Platform:
 
     async def __aenter__(self) -> Platform:
         self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
-        while not self.server.started:
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: self.server.started, 10, "the platform's page server did not start")
         return self
 
     async def __aexit__(self, *exc: object) -> None:

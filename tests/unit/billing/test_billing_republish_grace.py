@@ -12,6 +12,7 @@ from byok_billing.domain.pricing import Pricer
 from byok_billing.entrypoints.consumer import OutboxSweeper
 from byok_billing.handlers import BillingDeps
 from byok_events import utc_now
+from byok_testing.waiting import wait_until
 from fakes.billing import FakeLedger, FakePublisher
 
 
@@ -33,9 +34,7 @@ async def test_start_up_and_sweeps_leave_batches_younger_than_the_grace_alone() 
     await sweeper.sweep()  # what BillingApp.run does before it consumes
     periodic = asyncio.create_task(sweeper.run())
     try:
-        async with asyncio.timeout(5):
-            while len(ledger.sweeps) < 2:
-                await asyncio.sleep(0.01)
+        await wait_until(lambda: len(ledger.sweeps) >= 2, 5, "no periodic sweep", interval=0.01)
     finally:
         periodic.cancel()
     assert len(ledger.sweeps) >= 2, "start-up sweep, then one once the grace is over (not after 30 s)"

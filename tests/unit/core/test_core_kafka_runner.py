@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 from byok_core.kafka import ConsumerRunner, DeadLetters, PublishFailed
+from byok_testing.waiting import wait_until
 from fakes.kafka import FakeConsumer, FakeDeadLetterSink, Rec, records
 
 TOPIC = "byok.test.in"
@@ -20,9 +21,7 @@ TP = TopicPartition(TOPIC, 0)
 
 
 async def until(condition: Any, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
+    await wait_until(condition, timeout, interval=0.005)
 
 
 def in_flight_runner(consumer: FakeConsumer, sink: FakeDeadLetterSink, handle: Any, **kw: Any) -> ConsumerRunner:

@@ -3,10 +3,9 @@ one bad record stopped budget blocks and de-duplication from updating)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from aiokafka import TopicPartition
 from byok_core.kafka import Followed, StateFollower
+from byok_testing.waiting import wait_until
 from fakes.kafka import FakeConsumer, records
 
 
@@ -32,8 +31,6 @@ async def test_bad_records_are_counted_and_following_goes_on() -> None:
     )
     await follower.start()
     consumer.add(records("state", [b"a", b"overflow", b"b", b"deep", b"c"]))
-    async with asyncio.timeout(5):
-        while len(applied) < 3:
-            await asyncio.sleep(0.01)
+    await wait_until(lambda: len(applied) >= 3, 5, lambda: f"{len(applied)} of 3 applied", interval=0.01)
     assert applied == [b"a", b"b", b"c"] and follower.bad_records == 2
     await follower.stop()

@@ -15,6 +15,7 @@ from byok_events import Provider
 from byok_inference.adapters.providers.gateway import SdkGateway
 from byok_inference.domain.calls import ProviderCall
 from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
+from byok_testing.waiting import wait_until
 
 DISTINCT_KEYS = 10_000
 BOUND_BYTES = 16 * 1024 * 1024  # RSS growth allowed over 10,000 request keys (a cached client: ~100 KB)
@@ -62,11 +63,8 @@ def request_call(provider: Provider, i: int) -> ProviderCall:
 
 
 async def _settle(gateway: SdkGateway) -> None:
-    for _ in range(200):
-        if gateway.closing_clients == 0:
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: gateway.closing_clients == 0, 2, "evicted clients not closed", interval=0.01)
+    await asyncio.sleep(0.05)  # aiohttp closes a session's transports in callbacks of later loop turns
     gc.collect()
 
 
@@ -152,7 +150,7 @@ async def test_an_evicted_client_in_use_is_closed_when_its_call_ends(fake: Runni
                 )
             )
         )
-        await asyncio.sleep(0.1)
+        await wait_until(lambda: fake.server.book.find(), 5, "the slow call did not reach the provider")
         first = gateway.client(Provider.OPENAI, request_call(Provider.OPENAI, 1).api_key)
         gateway.client(Provider.OPENAI, "another-stored-key")  # evicts the first while its call runs
         assert gateway.closing_clients == 0 and not first.is_closed()

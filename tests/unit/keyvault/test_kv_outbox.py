@@ -10,6 +10,7 @@ from byok_events import Provider
 from byok_keyvault.domain.models import Principal, Role, Scope
 from byok_keyvault.handlers import delete_key, store_key
 from byok_keyvault.outbox import PREPARED, READY, EventOutbox
+from byok_testing.waiting import wait_until
 from fakes.keyvault import ANTHROPIC_KEY, OPENAI_KEY
 
 ALICE = Principal("alice", "acme", Role.MEMBER)
@@ -27,10 +28,7 @@ async def test_kafka_down_then_back_delivers_in_order(deps, publisher, outbox, o
     publisher.down = False
     relay = asyncio.create_task(outbox.run())
     try:
-        for _ in range(100):
-            if len(publisher.events) == 3:
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: len(publisher.events) == 3, 2, lambda: f"{len(publisher.events)} of 3 published")
     finally:
         await outbox.stop()
         relay.cancel()
