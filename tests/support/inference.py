@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from byok_core.sealing_keys import SealingKeyStore
-from byok_core.settings import KafkaSettings, ProviderEndpoints, SystemKeys, VaultSettings
+from byok_core.settings import KafkaSettings, SystemKeys, VaultSettings
 from byok_core.vault import VaultClient
 from byok_core.vault.key_codec import org_key_path, user_key_path
 from byok_inference.config import InferenceSettings
@@ -21,6 +21,8 @@ from byok_inference.main import Worker, bootstrap
 from byok_sealing import seal
 from byok_testing.fake_providers import RunningFakeProviders
 from byok_testing.topics import TopicTail
+
+from support.providers import endpoints
 
 RUN = uuid.uuid4().hex[:8]
 PROVIDERS = ["anthropic", "openai", "gemini", "openrouter"]
@@ -42,16 +44,10 @@ def worker_settings(
     system_keys: dict[str, str] | None = None,
     **overrides: Any,
 ) -> InferenceSettings:
-    env = fake.env
     return InferenceSettings(
         kafka=KafkaSettings(bootstrap=stack_env["BYOK_KAFKA_BOOTSTRAP"], client_id=f"test-{group}"),
         vault=VaultSettings(addr=stack_env["BYOK_VAULT_ADDR"], token=stack_env["BYOK_VAULT_TOKEN_INFERENCE"]),
-        providers=ProviderEndpoints(
-            anthropic_base_url=env["BYOK_ANTHROPIC_BASE_URL"],
-            openai_base_url=env["BYOK_OPENAI_BASE_URL"],
-            gemini_base_url=env["BYOK_GEMINI_BASE_URL"],
-            openrouter_base_url=env["BYOK_OPENROUTER_BASE_URL"],
-        ),
+        providers=endpoints(fake),
         system_keys=SystemKeys(**{f"{p}_api_key": v for p, v in (system_keys or {}).items()}),
         group_id=group,
         auto_offset_reset="latest",

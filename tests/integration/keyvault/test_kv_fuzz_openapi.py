@@ -17,13 +17,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from byok_core.settings import ProviderEndpoints
 from byok_events import Provider
 from byok_keyvault.domain.formats import FORMATS, KeyFormatError, normalize_key
 from byok_testing.fake_providers import start_fake_providers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.keyvault import running_service, settings_for, token
+from support.providers import endpoints
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fuzz"))
 from fuzz_strategies import HOSTILE_VALUES, KEYS, _from_schema
@@ -192,15 +192,8 @@ async def kv_with_providers(stack_env, tmp_path_factory):
     """The key-vault service with its providers faked, so a `validate: live` request gets a provider's answer
     (a 502 `validation_unavailable` is right when a provider cannot be reached, but not what is fuzzed here)."""
     fake = await start_fake_providers()
-    urls = fake.env
-    providers = ProviderEndpoints(
-        anthropic_base_url=urls["BYOK_ANTHROPIC_BASE_URL"],
-        openai_base_url=urls["BYOK_OPENAI_BASE_URL"],
-        gemini_base_url=urls["BYOK_GEMINI_BASE_URL"],
-        openrouter_base_url=urls["BYOK_OPENROUTER_BASE_URL"],
-    )
     group = f"byok-keyvault-fuzz-{uuid.uuid4().hex[:10]}"
-    settings = settings_for(stack_env, str(tmp_path_factory.mktemp("kv-fuzz")), group, providers=providers)
+    settings = settings_for(stack_env, str(tmp_path_factory.mktemp("kv-fuzz")), group, providers=endpoints(fake))
     try:
         async with running_service(settings) as running:
             yield running

@@ -8,16 +8,14 @@ as the real API would (a wrong shape is a 400), so these tests fail when a trans
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from byok_core.settings import ProviderEndpoints
 from byok_events import Provider
 from byok_inference.adapters.providers.gateway import SdkGateway
 from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure
-from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
+from byok_testing.fake_providers import RunningFakeProviders
 
 MODELS = {
     Provider.ANTHROPIC: "claude-sonnet-4-5",
@@ -38,29 +36,6 @@ WEATHER = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     },
 }
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[RunningFakeProviders]:
-    running = await start_fake_providers()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def gateway(fake: RunningFakeProviders) -> AsyncIterator[SdkGateway]:
-    env = fake.env
-    gw = SdkGateway(
-        ProviderEndpoints(
-            anthropic_base_url=env["BYOK_ANTHROPIC_BASE_URL"],
-            openai_base_url=env["BYOK_OPENAI_BASE_URL"],
-            gemini_base_url=env["BYOK_GEMINI_BASE_URL"],
-            openrouter_base_url=env["BYOK_OPENROUTER_BASE_URL"],
-        ),
-        timeout=2.0,
-    )
-    yield gw
-    await gw.aclose()
 
 
 def make_call(provider: Provider, messages: list[dict[str, Any]], **fields: Any) -> ProviderCall:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import tracemalloc
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from byok_core.settings import ProviderEndpoints
 from byok_events import Provider
 from byok_inference.adapters.providers.gateway import SdkGateway
 from byok_inference.domain.calls import ProviderCall
-from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
+from byok_testing.fake_providers import RunningFakeProviders
 from byok_testing.waiting import wait_until
 
 DISTINCT_KEYS = 10_000
@@ -28,27 +27,14 @@ MODELS = {
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[RunningFakeProviders]:
-    running = await start_fake_providers()
-    running.server.book.max_calls = 10  # the fake's own record must not count against the worker
-    yield running
-    await running.stop()
+def fake(fake: RunningFakeProviders) -> RunningFakeProviders:
+    fake.server.book.max_calls = 10  # the fake's own record must not count against the worker
+    return fake
 
 
 @pytest.fixture
-async def gateway(fake: RunningFakeProviders) -> AsyncIterator[SdkGateway]:
-    env = fake.env
-    gw = SdkGateway(
-        ProviderEndpoints(
-            anthropic_base_url=env["BYOK_ANTHROPIC_BASE_URL"],
-            openai_base_url=env["BYOK_OPENAI_BASE_URL"],
-            gemini_base_url=env["BYOK_GEMINI_BASE_URL"],
-            openrouter_base_url=env["BYOK_OPENROUTER_BASE_URL"],
-        ),
-        timeout=5.0,
-    )
-    yield gw
-    await gw.aclose()
+def gateway_timeout() -> float:
+    return 5.0
 
 
 def request_call(provider: Provider, i: int) -> ProviderCall:

@@ -8,23 +8,14 @@ upgrade changes what `post()` builds, or moves or changes the private class, so 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
 import openai
-import pytest
 from byok_inference.adapters.providers import sdk_post
-from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
+from byok_testing.fake_providers import RunningFakeProviders
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[RunningFakeProviders]:
-    running = await start_fake_providers()
-    yield running
-    await running.stop()
 
 
 def clients(fake: RunningFakeProviders) -> list[tuple[Any, type[Any], str]]:

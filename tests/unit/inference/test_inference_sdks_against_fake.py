@@ -6,14 +6,11 @@ carry the key where the fake looks for it, and our adapters translate every faul
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from byok_core.settings import ProviderEndpoints
 from byok_events import Provider
 from byok_inference.adapters.providers.gateway import SdkGateway
 from byok_inference.domain.calls import FailureKind, ProviderCall, ProviderFailure
-from byok_testing.fake_providers import Rule, RunningFakeProviders, start_fake_providers
+from byok_testing.fake_providers import Rule, RunningFakeProviders
 
 MODELS = {
     Provider.ANTHROPIC: "claude-sonnet-4-5",
@@ -31,26 +28,8 @@ PROMPT = "please summarise the following paragraph about ocean tides in one sent
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[RunningFakeProviders]:
-    running = await start_fake_providers()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def gateway(fake: RunningFakeProviders) -> AsyncIterator[SdkGateway]:
-    env = fake.env
-    gw = SdkGateway(
-        ProviderEndpoints(
-            anthropic_base_url=env["BYOK_ANTHROPIC_BASE_URL"],
-            openai_base_url=env["BYOK_OPENAI_BASE_URL"],
-            gemini_base_url=env["BYOK_GEMINI_BASE_URL"],
-            openrouter_base_url=env["BYOK_OPENROUTER_BASE_URL"],
-        ),
-        timeout=1.0,
-    )
-    yield gw
-    await gw.aclose()
+def gateway_timeout() -> float:
+    return 1.0
 
 
 def call(provider: Provider, key: str) -> ProviderCall:

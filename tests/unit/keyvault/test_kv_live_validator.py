@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from byok_core.settings import ProviderEndpoints
 from byok_events import Provider
 from byok_keyvault.adapters.live_validator import SdkLiveValidator
 from byok_keyvault.ports import KeyRejected, ValidationUnavailable
 from byok_testing.fake_providers import start_fake_providers
 from byok_testing.fake_providers.rules import Rule
 from fakes.keyvault import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, OPENROUTER_KEY
+from support import providers
 
 KEYS = {
     Provider.ANTHROPIC: ANTHROPIC_KEY,
@@ -28,14 +28,7 @@ CHECK_PATHS = {
 @pytest.fixture
 async def fake():
     running = await start_fake_providers()
-    urls = running.env
-    endpoints = ProviderEndpoints(
-        anthropic_base_url=urls["BYOK_ANTHROPIC_BASE_URL"],
-        openai_base_url=urls["BYOK_OPENAI_BASE_URL"],
-        gemini_base_url=urls["BYOK_GEMINI_BASE_URL"],
-        openrouter_base_url=urls["BYOK_OPENROUTER_BASE_URL"],
-    )
-    yield SdkLiveValidator(endpoints, timeout_seconds=0.5), running.server
+    yield SdkLiveValidator(providers.endpoints(running), timeout_seconds=0.5), running.server
     await running.stop()
 
 
