@@ -10,6 +10,7 @@ import jwt
 from byok_events import KeyEvent, Provider
 from byok_keyvault.domain.models import KeyMetadata, KeyRef, KeyStatus, Scope
 from byok_keyvault.ports import KeyRejected, VersionConflict
+from byok_sealing import generate_keypair
 
 SECRET = "unit-test-secret-0123456789abcdef-xyz"
 
@@ -110,6 +111,23 @@ class FakeValidator:
         self.calls.append(provider)
         if not self.accept:
             raise KeyRejected("rejected")
+
+
+SEALING_PAIR = generate_keypair()
+
+
+class FakeSealing:
+    """The sealing key store: one key pair, SEALING_PAIR."""
+
+    async def current_public(self):
+        return SEALING_PAIR.public
+
+    async def public_kids(self):
+        return [SEALING_PAIR.kid]
+
+
+async def healthy() -> dict[str, str]:
+    return {"status": "ok"}
 
 
 def make_token(

@@ -3,42 +3,14 @@ or was accepted where the contract refuses it."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from byok_core.auth import TokenVerifier
-from byok_core.kafka import make_broker
-from byok_core.settings import KafkaSettings
-from byok_events import DeadLetter, topics
+from byok_events import topics
 from byok_keyvault.auth import BearerAuth, Unauthorized
-from byok_keyvault.entrypoints.http import create_app
-from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
-from byok_sealing import generate_keypair
 from fakes.keyvault import ANTHROPIC_KEY, SECRET, make_token
 from faststream.kafka import TestKafkaBroker
 
-PAIR = generate_keypair()
 DEEP = "[" * 20_000 + "]" * 20_000  # under the 64 KiB body limit
-
-
-class FakeSealing:
-    async def current_public(self):
-        return PAIR.public
-
-    async def public_kids(self):
-        return [PAIR.kid]
-
-
-async def _health():
-    return {"status": "ok"}
-
-
-@pytest.fixture
-async def client(deps):
-    app = create_app(
-        deps=deps, verifier=BearerAuth(TokenVerifier(secret=SECRET)), sealing=FakeSealing(), health=_health
-    )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kv") as c:
-        yield c
 
 
 def auth(sub: str = "alice", tenant: str = "acme") -> dict[str, str]:
@@ -95,15 +67,8 @@ async def test_openapi_is_served_and_documents_every_route(client) -> None:
     assert (await client.get("/docs")).status_code == 404  # the interactive pages stay off
 
 
-async def test_regression_deeply_nested_key_event_goes_on_without_recursion_error(store) -> None:
-    broker = make_broker(KafkaSettings())
-    register_key_event_subscriber(broker, store, group_id="byok-keyvault-unit")
-    letters: list[DeadLetter] = []
-
-    @broker.subscriber(topics.DLQ, group_id="dlq-reader")
-    async def on_dlq(body: dict) -> None:
-        letters.append(DeadLetter.model_validate(body))
-
+async def test_regression_deeply_nested_key_event_goes_on_without_recursion_error(key_events) -> None:
+    broker, letters = key_events
     async with TestKafkaBroker(broker) as test_broker:
         deep = ('{"type": "key.invalid", "x": ' + DEEP + "}").encode()
         await test_broker.publish(deep, topics.KEY_EVENTS, key=b"t")

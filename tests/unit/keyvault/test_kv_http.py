@@ -5,35 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-import httpx
 import pytest
-from byok_core.auth import TokenVerifier
-from byok_keyvault.auth import BearerAuth
-from byok_keyvault.entrypoints.http import create_app
-from byok_sealing import generate_keypair
-from fakes.keyvault import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, SECRET, make_token
-
-PAIR = generate_keypair()
-
-
-class FakeSealing:
-    async def current_public(self):
-        return PAIR.public
-
-    async def public_kids(self):
-        return [PAIR.kid]
-
-
-async def _health():
-    return {"status": "ok"}
-
-
-@pytest.fixture
-async def client(deps):
-    verifier = BearerAuth(TokenVerifier(secret=SECRET))
-    app = create_app(deps=deps, verifier=verifier, sealing=FakeSealing(), health=_health)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kv") as c:
-        yield c
+from fakes.keyvault import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, SEALING_PAIR, make_token
 
 
 def auth(sub="alice", tenant="acme", role="member"):
@@ -157,7 +130,7 @@ async def test_sealing_key_needs_no_auth(client):
     r = await client.get("/api/sealing-key")
     assert r.status_code == 200
     body = r.json()
-    assert body["kid"] == PAIR.kid and body["kids"] == [PAIR.kid]
+    assert body["kid"] == SEALING_PAIR.kid and body["kids"] == [SEALING_PAIR.kid]
     assert set(body) >= {"kid", "alg", "format", "public_key"}
 
 

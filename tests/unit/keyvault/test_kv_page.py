@@ -4,51 +4,21 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
-from byok_core.auth import TokenVerifier
-from byok_keyvault.auth import BearerAuth
 from byok_keyvault.config import SettingsError, load_settings
 from byok_keyvault.domain.formats import FORMATS
-from byok_keyvault.entrypoints.http import create_app
 from byok_keyvault.web import parse_frame_ancestors
 from byok_keyvault.web.headers import page_csp
 from byok_keyvault.web.page import key_formats
-from byok_sealing import generate_keypair
-from fakes.keyvault import ANTHROPIC_KEY, SECRET, make_token
-
-PAIR = generate_keypair()
-
-
-class FakeSealing:
-    async def current_public(self):
-        return PAIR.public
-
-    async def public_kids(self):
-        return [PAIR.kid]
-
-
-async def _health():
-    return {"status": "ok"}
-
-
-def client_for(deps, frame_ancestors: tuple[str, ...] = ()) -> httpx.AsyncClient:
-    app = create_app(
-        deps=deps,
-        verifier=BearerAuth(TokenVerifier(secret=SECRET)),
-        sealing=FakeSealing(),
-        health=_health,
-        frame_ancestors=frame_ancestors,
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kv")
+from fakes.keyvault import ANTHROPIC_KEY, make_token
 
 
 def directives(csp: str) -> dict[str, str]:
     return {d.split(" ", 1)[0]: d.split(" ", 1)[1] for d in csp.split("; ")}
 
 
-async def test_page_assets_and_headers_without_embedding(deps):
-    async with client_for(deps) as c:
+async def test_page_assets_and_headers_without_embedding(client_for):
+    async with client_for() as c:
         page = await c.get("/keys")
         assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
         csp = directives(page.headers["content-security-policy"])
@@ -68,17 +38,17 @@ async def test_page_assets_and_headers_without_embedding(deps):
         assert (await c.get("/keys/keys.html")).status_code == 404  # only through /keys
 
 
-async def test_frame_ancestors_reach_the_csp_and_the_page(deps):
+async def test_frame_ancestors_reach_the_csp_and_the_page(client_for):
     origins = ("https://platform.example", "http://localhost:3000")
-    async with client_for(deps, origins) as c:
+    async with client_for(frame_ancestors=origins) as c:
         page = await c.get("/keys")
     assert directives(page.headers["content-security-policy"])["frame-ancestors"] == " ".join(origins)
     assert "x-frame-options" not in page.headers
     assert f'<meta name="byok-embed-origins" content="{" ".join(origins)}">' in page.text
 
 
-async def test_authenticated_answers_are_never_cached(deps):
-    async with client_for(deps) as c:
+async def test_authenticated_answers_are_never_cached(client_for):
+    async with client_for() as c:
         headers = {"authorization": "Bearer " + make_token("alice", "acme", "member")}
         stored = await c.post(
             "/api/user-api-keys", json={"keyType": "anthropic", "apiKey": ANTHROPIC_KEY}, headers=headers

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from byok_core.kafka import make_broker
-from byok_core.settings import KafkaSettings
-from byok_events import DeadLetter, KeyEvent, Provider, topics
+from byok_events import KeyEvent, Provider, topics
 from byok_events.keys import key_invalid_event_id
 from byok_keyvault.domain.models import KeyRef, KeyStatus, Principal, Role, Scope
-from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from byok_keyvault.handlers import store_key
 from fakes.keyvault import ANTHROPIC_KEY
 from faststream.kafka import TestKafkaBroker
@@ -34,16 +31,9 @@ def worker_key_invalid(tenant: str, user: str | None, version: int = 1, request_
     )
 
 
-async def test_key_invalid_is_recorded_and_garbage_goes_to_the_dlq(deps, store):
+async def test_key_invalid_is_recorded_and_garbage_goes_to_the_dlq(deps, store, key_events):
     await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, ANTHROPIC_KEY, deps)
-    broker = make_broker(KafkaSettings())
-    register_key_event_subscriber(broker, store, group_id="byok-keyvault-unit")
-    letters: list[DeadLetter] = []
-
-    @broker.subscriber(topics.DLQ, group_id="dlq-reader")
-    async def on_dlq(body: dict) -> None:
-        letters.append(DeadLetter.model_validate(body))
-
+    broker, letters = key_events
     async with TestKafkaBroker(broker) as test_broker:
         stored = KeyEvent(
             event_id="s1",
@@ -94,16 +84,9 @@ def _forged(event: KeyEvent, **changes: object) -> bytes:
         ({"scope": "org"}, WORKER),  # an org event naming a user
     ],
 )
-async def test_a_key_invalid_not_as_the_worker_writes_it_is_refused(deps, store, changes, headers):
+async def test_a_key_invalid_not_as_the_worker_writes_it_is_refused(deps, store, key_events, changes, headers):
     await store_key(ALICE, Provider.ANTHROPIC, Scope.USER, ANTHROPIC_KEY, deps)
-    broker = make_broker(KafkaSettings())
-    register_key_event_subscriber(broker, store, group_id="byok-keyvault-unit")
-    letters: list[DeadLetter] = []
-
-    @broker.subscriber(topics.DLQ, group_id="dlq-reader")
-    async def on_dlq(body: dict) -> None:
-        letters.append(DeadLetter.model_validate(body))
-
+    broker, letters = key_events
     ref = KeyRef("acme", Scope.USER, Provider.ANTHROPIC, "alice")
     async with TestKafkaBroker(broker) as test_broker:
         forged = _forged(worker_key_invalid("acme", "alice"), **changes)
