@@ -9,7 +9,8 @@ from aiokafka import AIOKafkaProducer
 from byok_core.settings import VaultSettings
 from byok_core.vault import VaultClient
 from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
-from support.inference import TopicTail, this_run
+from byok_testing.topics import TopicTail
+from support.inference import this_run
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,7 @@ async def test_rejected_user_key_gives_invalid_user_key_and_key_event_no_fallbac
 ) -> None:
     tenant, rid, key = f"inv{RUN}", f"{RUN}-invalid", f"bad-{RUN}"
     keyed = Fingerprints(secret=await load_secret(vault_root, create=True))  # as the key-vault service does
-    keys_watch = await TopicTail(kafka_bootstrap, "byok.keys.events", key=lambda k: k == tenant.encode()).start()
+    keys_watch = await TopicTail(kafka_bootstrap, "byok.keys.events", key=tenant).start()
     try:
         for provider in ("gemini", "anthropic"):
             await put_key(vault_root, user_key_path(tenant, "u1", provider), key + provider)

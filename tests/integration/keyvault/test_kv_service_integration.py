@@ -349,7 +349,8 @@ async def test_canary_key_appears_nowhere_but_vault(kv, stack_env, vault_root, u
             await call("GET", f"{API}?scope={canary}")
             await call("DELETE", f"{API}/{canary}")
             await call("DELETE", f"{API}/anthropic")
-        await tail.wait_for(lambda v: v.get("tenant_id") == tenant, count=3)  # stored, rotated, deleted
+        # the key events of the calls (stored, rotated, deleted), then whatever else was written meanwhile
+        await tail.wait_for(lambda v: v["tenant_id"] == tenant, count=3, topic=topics.KEY_EVENTS)
         records = await tail.caught_up()
     finally:
         await tail.stop()
