@@ -76,22 +76,27 @@ class TopicTail:
         self._decoded: list[Any] = []
         self._keep = _key_filter(key)
         self._partitions: list[TopicPartition] = []
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
-        )
+        self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> Self:
         self._partitions = await partitions_of(self.bootstrap, self.topics)
-        await self._consumer.start()
-        self._consumer.assign(self._partitions)
-        if self.from_beginning:
-            await self._consumer.seek_to_beginning(*self._partitions)
-        else:
-            await self._consumer.seek_to_end(*self._partitions)
-        for tp in self._partitions:  # resolve the start offsets now, before the test writes anything
-            await self._consumer.position(tp)
-        self._task = asyncio.create_task(self._read(), name=f"tail {','.join(self.topics)}")
+        consumer = self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
+        )
+        await consumer.start()
+        try:
+            consumer.assign(self._partitions)
+            if self.from_beginning:
+                await consumer.seek_to_beginning(*self._partitions)
+            else:
+                await consumer.seek_to_end(*self._partitions)
+            for tp in self._partitions:  # resolve the start offsets now, before the test writes anything
+                await consumer.position(tp)
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._task = asyncio.create_task(self._read(consumer), name=f"tail {','.join(self.topics)}")
         return self
 
     async def stop(self) -> None:
@@ -99,7 +104,8 @@ class TopicTail:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._consumer.stop()
+        if self._consumer is not None:
+            await self._consumer.stop()
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -107,9 +113,9 @@ class TopicTail:
     async def __aexit__(self, *_: object) -> None:
         await self.stop()
 
-    async def _read(self) -> None:
+    async def _read(self, consumer: AIOKafkaConsumer) -> None:
         while True:
-            for batch in (await self._consumer.getmany(timeout_ms=100)).values():
+            for batch in (await consumer.getmany(timeout_ms=100)).values():
                 for record in batch:
                     if self._keep(record.key):
                         self.records.append(record)
@@ -185,11 +191,14 @@ class TopicTail:
 
     async def caught_up(self, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
         """Reads up to the topics' end offsets as of this call; returns every record kept so far."""
-        ends = await self._consumer.end_offsets(self._partitions)
+        self._alive()
+        consumer = self._consumer
+        assert consumer is not None
+        ends = await consumer.end_offsets(self._partitions)
 
         async def reached() -> bool:
             self._alive()
-            return all([await self._consumer.position(tp) >= end for tp, end in ends.items()])
+            return all([await consumer.position(tp) >= end for tp, end in ends.items()])
 
         await wait_until(reached, timeout, lambda: f"not caught up with the end offsets; {self._describe()}")
         return list(self.records)
