@@ -13,6 +13,7 @@ from byok_testing.fake_providers import RunningFakeProviders
 from byok_testing.topics import TopicTail
 from support.inference import (
     RUN,
+    answered,
     finals,
     prompt,
     run_matrix_phase,
@@ -60,7 +61,7 @@ async def test_key_store_unreachable_fails_without_fallback(
     try:
         rids = [f"{RUN}-vaultdown-{mode}" for mode in ("disabled", "prefer")]
         await send(producer, [prompt(rid, f"vd{RUN}", "gpt-4.1", byok_mode=rid.rsplit("-", 1)[1]) for rid in rids])
-        await responses.until(lambda _: all(finals(responses, rid) for rid in rids), timeout=60)
+        await responses.until(lambda _: answered(responses, rids), timeout=60)
     finally:
         await stop_worker(worker, task)
     for rid in rids:

@@ -23,6 +23,7 @@ from support.inference import (
     PROVIDERS,
     RUN,
     SYSTEM_KEYS,
+    answered,
     expected_system_key,
     finals,
     prompt,
@@ -156,7 +157,7 @@ async def test_sealed_key_replayed_to_another_tenant_or_request_does_not_open(
         rid + "-fresh-time", tenant, "gpt-4.1", sealed_keys={"openai": sealed}, created_at=datetime.now(UTC).isoformat()
     )
     await send(producer, requests)
-    await responses.until(lambda _: all(finals(responses, r["request_id"]) for r in requests))
+    await responses.until(lambda _: answered(responses, [r["request_id"] for r in requests]))
     await send(producer, [replayed, fresh])
     await responses.until(lambda _: finals(responses, rid + "-fresh-time"))
     assert finals(responses, rid)[0]["key_source"] == "request"

@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from byok_testing.waiting import wait_until
 
+POLL = 0.05  # seconds between two looks at what was read (a test's condition may scan every record)
 NOT_JSON: Any = object()  # the decoded value of a record whose value is not JSON
 
 Match = Callable[[Any], object]
@@ -167,7 +168,9 @@ class TopicTail:
             self._alive()
             return len(matching()) >= count
 
-        await wait_until(enough, timeout, lambda: f"{len(matching())} of {count} matching; {self._describe()}")
+        await wait_until(
+            enough, timeout, lambda: f"{len(matching())} of {count} matching; {self._describe()}", interval=POLL
+        )
         if settle:
             await asyncio.sleep(settle)
         return matching()
@@ -179,7 +182,7 @@ class TopicTail:
             self._alive()
             return bool(condition(self.values()))
 
-        await wait_until(met, timeout, lambda: f"condition not met; {self._describe()}")
+        await wait_until(met, timeout, lambda: f"condition not met; {self._describe()}", interval=POLL)
         return self.values()
 
     async def absent_for(self, seconds: float, match: Match | None = None) -> list[Any]:
@@ -200,5 +203,7 @@ class TopicTail:
             self._alive()
             return all([await consumer.position(tp) >= end for tp, end in ends.items()])
 
-        await wait_until(reached, timeout, lambda: f"not caught up with the end offsets; {self._describe()}")
+        await wait_until(
+            reached, timeout, lambda: f"not caught up with the end offsets; {self._describe()}", interval=POLL
+        )
         return list(self.records)
