@@ -12,6 +12,11 @@ from byok_sealing import SealedKeyInvalid, generate_keypair, seal
 AT = datetime.now(UTC)  # created_at of the requests these sealed keys belong to
 
 
+@pytest.fixture(autouse=True)
+def _fresh_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "AT", datetime.now(UTC))  # sealed keys expire 15 min after it
+
+
 class FakeKV:
     """KV v2 semantics that matter here: versions, check-and-set, and a policy on who reads private halves."""
 

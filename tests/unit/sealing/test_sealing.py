@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from byok_sealing import (
@@ -20,7 +21,13 @@ from byok_sealing import (
 )
 
 KEY = "sk-ant-api03-" + "A1b2C3d4" * 12
-AT = datetime.now(UTC)
+AT = datetime.now(UTC)  # re-stamped before each test: sealed keys expire 15 min after it
+_AT: Any = object()  # _open's default: AT as it is when called
+
+
+@pytest.fixture(autouse=True)
+def _fresh_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "AT", datetime.now(UTC))  # not the collection time: a long run outlives it
 
 
 @pytest.fixture
@@ -34,9 +41,11 @@ def _open(
     tenant: str = "acme",
     request: str = "req-1",
     provider: str = "anthropic",
-    created_at: datetime | None = AT,
+    created_at: datetime | None = _AT,
     now: datetime | None = None,
 ) -> str:
+    if created_at is _AT:
+        created_at = AT
     return open_sealed(
         sealed,
         private_keys={p.kid: p.private_key for p in pairs},
