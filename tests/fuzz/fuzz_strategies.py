@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from byok_events.keys import key_invalid_event_id
+from byok_inference.adapters.kafka_publisher import STATUS_HEADER, TENANT_HEADER
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -284,3 +285,14 @@ def records(model: type[BaseModel]) -> st.SearchStrategy[bytes]:
         _mangled(model),
         hostile(),
     )
+
+
+def response_headers() -> st.SearchStrategy[tuple[tuple[str, bytes], ...]]:
+    """Headers of a byok.prompt.responses record, as the worker's follower reads them (status, tenant)."""
+    status = st.sampled_from([b"completed", b"failed", b"delta", b"\xff\x00"]).map(lambda v: (STATUS_HEADER, v))
+    tenant = st.sampled_from([b"acme", b"t\xff", b""]).map(lambda v: (TENANT_HEADER, v))
+    return st.lists(st.one_of(status, tenant, st.just(("other", b"x"))), max_size=3).map(tuple)
+
+
+def response_keys() -> st.SearchStrategy[bytes | None]:
+    return st.one_of(st.none(), ids.map(str.encode), st.binary(max_size=40))
