@@ -274,7 +274,25 @@ def hostile() -> st.SearchStrategy[bytes]:
         st.integers(100, 100_000).map(lambda d: b'{"a":' * d + b"1" + b"}" * d),
         st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
         st.builds(lambda v: _dump({"x": v}), HOSTILE_VALUES),
+        # characters that a dead letter's JSON escapes (U+0001 takes 6 bytes there) or that take 4 bytes: a
+        # record the broker takes whose dead letter, cut at 256 Ki characters, would be 1.5 MB
+        st.tuples(st.sampled_from(["\x01", "\x1f", '"', "\\", "\U0001f600"]), st.integers(100, 240_000)).map(
+            lambda c: (c[0] * c[1]).encode("utf-8")
+        ),
     )
+
+
+# Hostile records of the classes that once stopped a consumer, written first in the through-the-stack fuzz
+# (a random draw meets the largest of them rarely).
+CORPUS: tuple[bytes, ...] = (
+    b"\x01" * 240_000,  # its dead letter's JSON was 1.5 MB: the broker refused it
+    "\U0001f600".encode() * 240_000,  # 960 kB of 4-byte characters
+    b"\xff" * 900_000,  # not UTF-8: a base64 payload
+    b"[" * 200_000 + b"]" * 200_000,  # RecursionError in a parser
+    b'{"tenant_id": "acme\\u0000", "request_id": "r\\u0000", "event_id": "e\\u0000"}',
+    b'{"schema": 1, "occurred_at": "0001-01-01T00:00:00+01:00", "created_at": "9999-12-31T23:59:59-01:00"}',
+    b'{"api_key": "' + KEYS[0].encode() + b'", "x": "\\u0073k-proj-' + KEYS[1][8:].encode() + b'"}',
+)
 
 
 def records(model: type[BaseModel]) -> st.SearchStrategy[bytes]:

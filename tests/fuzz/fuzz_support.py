@@ -18,6 +18,9 @@ from hypothesis import HealthCheck, settings
 from pydantic import BaseModel, ValidationError
 
 SCALE = float(os.environ.get("BYOK_FUZZ_SCALE", "1"))
+# What a dead letter may take as a record: the broker's default message.max.bytes (1,048,588) and the
+# producer's max_request_size (1 MiB), less room for the record key (the original key) and the headers.
+MAX_LETTER_BYTES = 1_000_000
 
 # No deadline (a 1 MB record takes a while on a busy machine) and no example database on disk.
 FUZZ = settings(
@@ -67,6 +70,7 @@ def check_dead_letter(letter: DeadLetter, max_payload_chars: int | None = None, 
         assert not any(probe in decoded for probe in KEY_PROBES), "key material in a base64 dead-letter payload"
     if max_payload_chars is not None:
         assert len(letter.payload) <= max_payload_chars
+    assert len(letter.to_bytes()) <= MAX_LETTER_BYTES, "a dead letter larger than the broker takes"
     if raw is not None:
         limit = max_payload_chars or DeadLetters().max_payload_chars
         made = DeadLetters(max_payload_chars=limit).build(Record(raw), letter.reason)

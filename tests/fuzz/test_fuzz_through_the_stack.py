@@ -36,7 +36,7 @@ from byok_events.keys import INFERENCE_PRODUCER, PRODUCER_HEADER, key_invalid_ev
 from byok_inference.adapters.kafka_publisher import STATUS_HEADER, TENANT_HEADER
 from faults.harness import Pipeline
 from fuzz_stack import BROKER_MAX_RECORD, Alive, Counters, Plan, Sent, Tail, draw, wait_until, write
-from fuzz_strategies import records, response_headers, response_keys
+from fuzz_strategies import CORPUS, records, response_headers, response_keys
 from fuzz_support import SCALE, accepted, cases, check_dead_letter, report
 from hypothesis import strategies as st
 
@@ -226,7 +226,7 @@ async def test_prompt_requests_through_the_stack(stack: Stack) -> None:
     bad, too_big = hostile(
         topics.PROMPT_REQUESTS,
         PromptRequest,
-        draw(records(PromptRequest), N + N // 4, seeded(topics.PROMPT_REQUESTS)),
+        [*CORPUS, *draw(records(PromptRequest), N + N // 4, seeded(topics.PROMPT_REQUESTS))],
         rename,
         PROMPT_LIMIT,
     )
@@ -306,7 +306,7 @@ async def test_usage_events_through_the_stack(stack: Stack) -> None:
     bad, too_big = hostile(
         topics.USAGE_EVENTS,
         UsageEvent,
-        draw(records(UsageEvent), N + N // 4, seeded(topics.USAGE_EVENTS)),
+        [*CORPUS, *draw(records(UsageEvent), N + N // 4, seeded(topics.USAGE_EVENTS))],
         lambda i, event: None,  # event ids of this run (a replaced one may repeat: charged once, ever)
     )
     plan = plan_of(stack, topics.USAGE_EVENTS, bad, lambda i: (usage(tenant, f"{RUN}-u{i}"), tenant.encode(), []))
@@ -419,7 +419,7 @@ async def test_key_events_through_the_stack(stack: Stack) -> None:
         return edit
 
     bad, too_big = hostile(
-        topics.KEY_EVENTS, KeyEvent, draw(records(KeyEvent), N + N // 4, seeded(topics.KEY_EVENTS)), rename
+        topics.KEY_EVENTS, KeyEvent, [*CORPUS, *draw(records(KeyEvent), N + N // 4, seeded(topics.KEY_EVENTS))], rename
     )
     worker_header = [(PRODUCER_HEADER, INFERENCE_PRODUCER.encode())]
     plan = plan_of(stack, topics.KEY_EVENTS, bad, invalid, headers=lambda i: worker_header if i % 2 else [])
@@ -503,7 +503,7 @@ async def test_budget_alerts_through_the_stack(stack: Stack) -> None:
     bad, too_big = hostile(
         topics.BILLING_ALERTS,
         BudgetAlert,
-        draw(records(BudgetAlert), N + N // 4, seeded(topics.BILLING_ALERTS)),
+        [*CORPUS, *draw(records(BudgetAlert), N + N // 4, seeded(topics.BILLING_ALERTS))],
         rename,
     )
     plan = plan_of(stack, topics.BILLING_ALERTS, bad, alert)
@@ -559,7 +559,8 @@ async def test_responses_through_the_stack(stack: Stack) -> None:
         event = PromptResponse(request_id=request_id, tenant_id=tenant, status="completed", output_text="done")
         return event.to_bytes(), request_id.encode(), [(STATUS_HEADER, b"completed"), (TENANT_HEADER, tenant.encode())]
 
-    drawn = draw(st.tuples(records(PromptResponse), response_headers(), response_keys()), N, seeded("responses"))
+    drawn = [(raw, (), None) for raw in CORPUS]
+    drawn += draw(st.tuples(records(PromptResponse), response_headers(), response_keys()), N, seeded("responses"))
     bad = [(raw, accepted(PromptResponse, raw)) for raw, _, _ in drawn]
     too_big = sum(len(raw) > BROKER_MAX_RECORD for raw, _ in bad)
     kept = [i for i, (raw, _) in enumerate(bad) if len(raw) <= BROKER_MAX_RECORD]
