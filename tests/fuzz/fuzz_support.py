@@ -73,7 +73,8 @@ def check_dead_letter(letter: DeadLetter, max_payload_chars: int | None = None, 
     assert len(letter.to_bytes()) <= MAX_LETTER_BYTES, "a dead letter larger than the broker takes"
     if raw is not None:
         limit = max_payload_chars or DeadLetters().max_payload_chars
-        made = DeadLetters(max_payload_chars=limit).build(Record(raw), letter.reason)
+        source = Record(raw, topic=letter.source_topic, partition=letter.partition, offset=letter.offset)
+        made = DeadLetters(max_payload_chars=limit).build(source, letter.reason)
         assert letter.payload == made.payload, "a dead letter that did not come from the shared factory"
         truncated = bool(getattr(letter, "payload_truncated", False))
         assert truncated == bool(getattr(made, "payload_truncated", False))
