@@ -15,6 +15,8 @@ from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from byok_events import topics as contract
 from fuzz_support import FUZZ
 from hypothesis import Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -23,6 +25,15 @@ from hypothesis import strategies as st
 # (they are fuzzed in process); the batch header and the record's headers need the rest.
 BROKER_MAX_RECORD = 1_000_000
 Headers = list[tuple[str, bytes]]
+CONTRACT_TOPICS = (
+    contract.PROMPT_REQUESTS,
+    contract.PROMPT_RESPONSES,
+    contract.USAGE_EVENTS,
+    contract.BILLING_CHARGES,
+    contract.BILLING_ALERTS,
+    contract.KEY_EVENTS,
+    contract.DLQ,
+)
 
 
 def draw(strategy: st.SearchStrategy[Any], n: int, first_seed: int) -> list[Any]:
@@ -119,6 +130,7 @@ class Tail:
             max_partition_fetch_bytes=2 * 1024 * 1024,
         )
         self._topics = topics
+        self._bootstrap = bootstrap
         self.records: dict[str, list[Any]] = {t: [] for t in topics}
         self.partition_counts: dict[str, int] = {}
         self._bodies: dict[str, list[dict[str, Any]]] = {t: [] for t in topics}
@@ -126,10 +138,15 @@ class Tail:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        await admin.start()
+        try:
+            for described in await admin.describe_topics(list(CONTRACT_TOPICS)):
+                self.partition_counts[described["topic"]] = len(described["partitions"])
+        finally:
+            await admin.close()
+        assert all(self.partition_counts.get(t) for t in self._topics), self.partition_counts
         await self._consumer.start()
-        for topic in await self._consumer.topics():  # the metadata of every topic
-            self.partition_counts[topic] = len(self._consumer.partitions_for_topic(topic) or ())
-        assert set(self._topics) <= set(self.partition_counts), "a topic to tail does not exist"
         partitions = [TopicPartition(t, p) for t in self._topics for p in range(self.partition_counts[t])]
         self._consumer.assign(partitions)
         await self._consumer.seek_to_end(*partitions)
