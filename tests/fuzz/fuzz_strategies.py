@@ -14,6 +14,7 @@ import itertools
 import json
 import string
 import uuid
+import zlib
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -209,7 +210,7 @@ def _key_event_fixup(data: dict[str, Any]) -> dict[str, Any]:
 def _prompt_fixup(data: dict[str, Any]) -> dict[str, Any]:
     # Agent-grade messages have cross-field rules (a tool result answers an earlier call, tool_choice needs
     # tools); three prompts in four get a plain conversation, so that most generated prompts are valid.
-    if isinstance(data.get("request_id"), str) and hash(data["request_id"]) % 4:
+    if isinstance(data.get("request_id"), str) and zlib.crc32(data["request_id"].encode("utf-8", "surrogatepass")) % 4:
         data["messages"] = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "fuzz"}]
         data.pop("tools", None)
         data.pop("tool_choice", None)

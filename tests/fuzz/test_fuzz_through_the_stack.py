@@ -605,7 +605,7 @@ async def test_responses_through_the_stack(stack: Stack) -> None:
     async def counted() -> bool:
         return await inference.delta("inference", topics.PROMPT_REQUESTS, "duplicate") >= N
 
-    applied_in = await wait_until(counted, WAIT, "the worker to recognise every request already answered")
+    recognised_in = await wait_until(counted, WAIT, "the worker to recognise every request already answered")
     await asyncio.sleep(1)  # an answer published by mistake would reach the tail by now
     assert await inference.delta("inference", topics.PROMPT_REQUESTS, "duplicate") == N
     finals = stack.finals()
@@ -619,7 +619,7 @@ async def test_responses_through_the_stack(stack: Stack) -> None:
             "accepted": len(plan.accepted),
             "valid followers applied": N,
             "too big for Kafka (replaced)": too_big,
-            "applied in s": round(applied_in, 1),
+            "duplicates recognised in s": round(recognised_in, 1),
             "s": round(time.monotonic() - started, 1),
         },
         WHERE + " (inference follower)",
