@@ -68,7 +68,7 @@ class FakeSealedOpener:
             tenant_id=tenant_id,
             request_id=request_id,
             provider=provider,
-            created_at=created_at or CREATED_AT,  # the module's value when called (tests re-stamp it)
+            created_at=created_at or CREATED_AT,  # read when called: tests/conftest.py renews it per test
         )
 
     async def open(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
-import fakes.inference
 import pytest
 from byok_inference.adapters.providers.gateway import SdkGateway
 from byok_testing.fake_providers import RunningFakeProviders, start_fake_providers
@@ -30,13 +28,3 @@ async def gateway(fake: RunningFakeProviders, gateway_timeout: float) -> AsyncIt
     gw = SdkGateway(providers.endpoints(fake), timeout=gateway_timeout)
     yield gw
     await gw.aclose()
-
-
-@pytest.fixture(autouse=True)
-def fresh_created_at(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    """Sealed keys expire 15 min after their prompt's created_at: CREATED_AT is stamped for each test, not at
-    collection (a long run reaches these tests later than that)."""
-    now = datetime.now(UTC)
-    monkeypatch.setattr(fakes.inference, "CREATED_AT", now)
-    if hasattr(request.module, "CREATED_AT"):
-        monkeypatch.setattr(request.module, "CREATED_AT", now)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 from byok_sealing import (
@@ -21,13 +20,15 @@ from byok_sealing import (
 )
 
 KEY = "sk-ant-api03-" + "A1b2C3d4" * 12
-AT = datetime.now(UTC)  # re-stamped before each test: sealed keys expire 15 min after it
-_AT: Any = object()  # _open's default: AT as it is when called
+AT = datetime.now(UTC)
+_AT = object()  # `_open`'s default: the test's AT, read when called
 
 
 @pytest.fixture(autouse=True)
-def _fresh_at(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(globals(), "AT", datetime.now(UTC))  # not the collection time: a long run outlives it
+def _fresh_created_at() -> None:
+    """A session can reach these tests more than the sealed keys' maximum age (900 s) after importing them."""
+    global AT
+    AT = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -41,11 +42,12 @@ def _open(
     tenant: str = "acme",
     request: str = "req-1",
     provider: str = "anthropic",
-    created_at: datetime | None = _AT,
+    created_at: datetime | None | object = _AT,
     now: datetime | None = None,
 ) -> str:
     if created_at is _AT:
         created_at = AT
+    assert created_at is None or isinstance(created_at, datetime)
     return open_sealed(
         sealed,
         private_keys={p.kid: p.private_key for p in pairs},
