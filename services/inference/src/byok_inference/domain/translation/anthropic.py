@@ -121,6 +121,11 @@ def _tool_choice(choice: Any) -> dict[str, Any] | None:
     return {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}[choice]
 
 
+def forces_a_tool(choice: Any) -> bool:
+    """tool_choice "required" or a named function: Anthropic refuses extended thinking with either."""
+    return choice == "required" or isinstance(choice, dict)
+
+
 def _tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for t in tools:
@@ -160,7 +165,7 @@ def request(call: ProviderCall, *, stream: bool = False) -> tuple[dict[str, Any]
     if choice is not None:
         body["tool_choice"] = choice
     if call.reasoning_effort:
-        if choice is not None and choice["type"] in ("any", "tool"):
+        if forces_a_tool(call.tool_choice):
             raise Unsupported(NAME, "reasoning_effort with a forced tool_choice (required or a named function)")
         if _continues_tool_loop(messages):
             dropped.append("reasoning_effort")
