@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, TypeGuard
 
 import pydantic_core
@@ -71,6 +72,7 @@ def is_valid_id(value: object) -> TypeGuard[str]:
 _MODEL_CHARS = re.compile(r"[A-Za-z0-9._:/\-]+")
 
 
+@lru_cache(maxsize=1024)  # a few model ids recur on every event; a refused one raises (never cached)
 def _check_model(value: str) -> str:
     if not _MODEL_CHARS.fullmatch(value):
         raise ValueError("a model id has only the characters A-Z a-z 0-9 . _ : / -")
