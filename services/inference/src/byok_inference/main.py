@@ -107,7 +107,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         settings.providers, timeout=settings.provider_timeout_seconds, max_clients=settings.max_sdk_clients
     )
     gateway.preload(settings.preload_providers)
-    answered = AnsweredLru()
+    answered = AnsweredLru(settings.dedupe_max_entries)
     budgets = BudgetBlocks()
     deps = Deps(
         keys=keys,
