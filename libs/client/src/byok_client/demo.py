@@ -53,7 +53,7 @@ async def _charges(kafka: KafkaConfig, tenant: str, wanted: int, ready: asyncio.
     consumer = AIOKafkaConsumer(
         topics.BILLING_CHARGES,
         **kafka.aiokafka_options(),
-        group_id=f"demo-{uuid.uuid4().hex[:8]}",
+        group_id=f"analyst-demo-{uuid.uuid4().hex[:8]}",  # SASL mode: the analyst may use only groups named analyst*
         auto_offset_reset="latest",
         enable_auto_commit=False,
     )
