@@ -175,6 +175,7 @@ def request(call: ProviderCall, *, stream: bool = False) -> tuple[dict[str, Any]
     if call.top_p is not None:
         dropped.append("top_p")
     plain = _plain_text(messages)
+    system: str | list[dict[str, Any]] | None
     if plain is not None:
         system, sent = plain
     else:
