@@ -43,6 +43,19 @@ def test_kafka_config_from_the_contract_variables() -> None:
         KafkaConfig(security_protocol="SASL_NOPE")
 
 
+def test_the_sasl_password_may_come_from_a_file(tmp_path) -> None:
+    """docker compose hands each principal its password in a volume of its own (BYOK_KAFKA_SASL_PASSWORD_FILE)."""
+    from byok_core.settings import KafkaSettings
+
+    (tmp_path / "password").write_text("from-the-file\n")
+    env = {"BYOK_KAFKA_SASL_USERNAME": "producer", "BYOK_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "password")}
+    assert KafkaConfig.from_env(env).sasl_password == "from-the-file"
+    assert KafkaConfig.from_env(env | {"BYOK_KAFKA_SASL_PASSWORD": "given"}).sasl_password == "given"
+    settings = KafkaSettings(sasl_password_file=str(tmp_path / "password"))
+    assert settings.sasl_password is not None and settings.sasl_password.get_secret_value() == "from-the-file"
+    assert "from-the-file" not in repr(settings)
+
+
 def test_a_string_is_one_user_message_and_dicts_pass_through() -> None:
     assert _messages("hi") == [{"role": "user", "content": "hi"}]
     tool = {"role": "tool", "tool_call_id": "c1", "content": "42"}
