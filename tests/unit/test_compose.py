@@ -61,6 +61,7 @@ def test_services_use_the_contract_variables(compose: dict) -> None:
         "BYOK_KEYVAULT_OUTBOX_PATH",
         "BYOK_BILLING_PRICE_OVERRIDES",
         "BYOK_KEYVAULT_URL",  # the demo's
+        "BYOK_DEMO_ANALYST_PASSWORD_FILE",  # the demo reads the charges as analyst
         "BYOK_KAFKA_SECURITY_PROTOCOL",  # each principal's login (docs/additions.md)
         "BYOK_KAFKA_SASL_MECHANISM",
         "BYOK_KAFKA_SASL_USERNAME",
@@ -157,7 +158,12 @@ def _settings_of(service: str) -> set[str]:
         client = {
             f"BYOK_KAFKA_{n}" for n in ("SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME", "SASL_PASSWORD_FILE")
         }
-        return {"BYOK_KAFKA_BOOTSTRAP", "BYOK_KEYVAULT_URL", "BYOK_AUTH_JWT_SECRET"} | client
+        return {
+            "BYOK_KAFKA_BOOTSTRAP",
+            "BYOK_KEYVAULT_URL",
+            "BYOK_AUTH_JWT_SECRET",
+            "BYOK_DEMO_ANALYST_PASSWORD_FILE",
+        } | client
     return _env_names(classes[service])
 
 
@@ -211,7 +217,7 @@ def _mounts(service: dict) -> dict[str, str]:
 def test_all_state_is_in_named_volumes(compose: dict) -> None:
     services, declared = compose["services"], set(compose["volumes"])
     used = {src for s in services.values() for src in _mounts(s).values() if not src.startswith(".")}
-    secrets = {f"kafka-secret-{name}" for name in ("keyvault", "inference", "billing", "producer")}
+    secrets = {f"kafka-secret-{name}" for name in ("keyvault", "inference", "billing", "producer", "analyst")}
     state = {"kafka-data", "kafka-credentials", "vault-data", "vault-init", "postgres-data", "keyvault-data"}
     assert used == declared == state | secrets
     kafka = services["kafka"]
@@ -371,6 +377,12 @@ def test_every_service_logs_in_as_its_own_principal_with_only_its_own_password(c
         assert f"{volume}:{folder}:ro" in services[name]["volumes"], name
         holders = {other for other, s in services.items() if volume in _mounts(s).values()}
         assert holders == {name, "kafka-credentials"}, f"{volume} is mounted by {holders}"
+    analyst_file = services["demo"]["environment"]["BYOK_DEMO_ANALYST_PASSWORD_FILE"]  # it reads the charges
+    assert f"kafka-secret-analyst:{Path(analyst_file).parent}:ro" in services["demo"]["volumes"]
+    assert {n for n, s in services.items() if "kafka-secret-analyst" in _mounts(s).values()} == {
+        "demo",
+        "kafka-credentials",
+    }
     everyone = {other for other, s in services.items() if "kafka-credentials" in _mounts(s).values()}
     assert everyone == {"kafka-credentials", "kafka", "kafka-init"}, "only the broker and the admin tooling"
     credentials = (REPO / "infra/compose/kafka-credentials.sh").read_text()
@@ -385,7 +397,7 @@ def test_the_principals_are_the_local_stacks_and_the_acl_tables(compose: dict) -
         r"^for name in ([a-z -]+); do$", (REPO / "infra/compose/kafka-credentials.sh").read_text(), re.M
     )
     assert made.split() == local
-    assert set(handed.split()) == {*SERVICES, "producer"}
+    assert set(handed.split()) == {*SERVICES, "producer", "analyst"}
     acl_principals = {
         line.split()[0]
         for line in (REPO / "infra/kafka/acls.txt").read_text().splitlines()
