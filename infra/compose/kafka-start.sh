@@ -14,6 +14,9 @@ CONFIG="${BYOK_KAFKA_CONFIG_DIR:-/tmp/byok-kafka}"
 PRINCIPALS=(admin producer analyst byok-keyvault byok-inference byok-billing)
 NOT_PROPERTIES=" HOME OPTS HEAP_OPTS JVM_PERFORMANCE_OPTS LOG4J_OPTS JMX_OPTS JMX_PORT GC_LOG_OPTS DEBUG "
 
+: "${CLUSTER_ID:?}" "${KAFKA_LISTENERS:?}" "${KAFKA_CONTROLLER_LISTENER_NAMES:?}" "${KAFKA_LOG_DIRS:?}"
+for name in "${PRINCIPALS[@]}"; do [[ -s "$CREDENTIALS/$name" ]] || { echo "no password for $name in $CREDENTIALS" >&2; exit 1; }; done
+
 password() { tr -d '\n' <"$CREDENTIALS/$1"; }
 
 render() {
