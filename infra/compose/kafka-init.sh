@@ -7,6 +7,9 @@ set -euo pipefail
 BIN="${KAFKA_BIN:-/opt/kafka/bin}"
 BOOTSTRAP="${KAFKA_BOOTSTRAP:-kafka:9092}"
 ADMIN="${BYOK_KAFKA_ADMIN_CONFIG:-/tmp/byok-admin.properties}"
+CREDENTIALS="${BYOK_KAFKA_CREDENTIALS:-/credentials}"
+TOPICS="${BYOK_KAFKA_TOPICS:-/topics.txt}"
+ACLS="${BYOK_KAFKA_ACLS:-/acls.txt}"
 
 acl_arguments() { # acls.txt -> one line of kafka-acls.sh arguments per binding line
   local principal operations resource pattern names operation name args
@@ -16,24 +19,24 @@ acl_arguments() { # acls.txt -> one line of kafka-acls.sh arguments per binding 
     for operation in ${operations//,/ }; do operation="${operation,,}" && args+=(--operation "${operation^}"); done
     for name in ${names//,/ }; do args+=("--${resource,,}" "$name"); done
     echo "${args[*]}"
-  done <"${1:-/acls.txt}"
+  done <"$1"
 }
 
 if [[ "${1:-}" == --dry-run ]]; then
-  acl_arguments "${2:-/acls.txt}"
+  acl_arguments "${2:-$ACLS}"
   exit 0
 fi
 
 (umask 077 && printf '%s\n' security.protocol=SASL_PLAINTEXT sasl.mechanism=SCRAM-SHA-512 \
-  "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(tr -d '\n' </credentials/admin)\";" \
+  "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(tr -d '\n' <"$CREDENTIALS/admin")\";" \
   >"$ADMIN")
-grep -v '^#' /topics.txt | while read -r name partitions retention cleanup rest; do
+grep -v '^#' "$TOPICS" | while read -r name partitions retention cleanup rest; do
   [ -n "$name" ] || continue
   "$BIN/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN" --create --if-not-exists \
     --topic "$name" --partitions "$partitions" --replication-factor 1 \
-    --config retention.ms="$retention" --config cleanup.policy="$cleanup"
+    --config retention.ms="$retention" --config cleanup.policy="$cleanup" </dev/null
 done
-acl_arguments /acls.txt | while read -r -a args; do
-  "$BIN/kafka-acls.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN" "${args[@]}" >/dev/null
+acl_arguments "$ACLS" | while read -r -a args; do
+  "$BIN/kafka-acls.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN" "${args[@]}" </dev/null >/dev/null
 done
-echo "topics and $(acl_arguments /acls.txt | wc -l) ACL lines in place"
+echo "topics and $(acl_arguments "$ACLS" | wc -l) ACL lines in place"
