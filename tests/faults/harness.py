@@ -33,6 +33,7 @@ import genai_prices
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from byok_testing.fake_providers.client import FakeProviderControl
 from genai_prices import Usage
 
@@ -405,7 +406,11 @@ class Run:
 
             async def drained() -> bool:
                 nonlocal lagging
-                lagging = await self.lag.lag_by_partition()
+                try:
+                    lagging = await self.lag.lag_by_partition()
+                except KafkaError as exc:  # the group's coordinator is a node still coming back: ask again
+                    lagging = {f"(lag unknown: {type(exc).__name__})": -1}
+                    return False
                 return not lagging
 
             try:
