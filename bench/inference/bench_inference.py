@@ -182,6 +182,8 @@ async def measure(
     await producer.start()
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
+    answered_at_ms: dict[str, int] = {}  # the response record's CreateTime: when the worker sent it
+    sent_at_ms: dict[str, int] = {}
     statuses: dict[str, int] = {}
     peaks = {"in_flight": 0.0, "rss_kb": 0}
     tag_bytes = tag.encode()
@@ -209,6 +211,7 @@ async def measure(
                         rid = r.key.decode()
                         if rid not in received:
                             received[rid] = now
+                            answered_at_ms[rid] = r.timestamp
                             status = json.loads(r.value)["status"]
                             statuses[status] = statuses.get(status, 0) + 1
 
@@ -234,6 +237,7 @@ async def measure(
         ).encode()
         await producer.send("byok.prompt.requests", body, key=rid.encode())
         sent[rid] = time.perf_counter()
+        sent_at_ms[rid] = int(time.time() * 1000)
         if args.rate:  # open-loop pacing, one prompt every 1/rate s (not bursts: a burst is queued work)
             ahead = (i + 1) / args.rate - (time.perf_counter() - started)
             if ahead > 0.0005:
@@ -247,6 +251,10 @@ async def measure(
     await consumer.stop()
     provider_s = args.latency_ms / 1000
     added = sorted((received[r] - sent[r] - provider_s) * 1000 for r in received)
+    # Where the added latency is spent (wall clocks of one host, ms resolution): publish -> the worker's
+    # response send, and the response's send -> this reader.
+    in_worker = sorted(answered_at_ms[r] - sent_at_ms[r] - provider_s * 1000 for r in received)
+    to_reader = sorted((received[r] - sent[r]) * 1000 - (answered_at_ms[r] - sent_at_ms[r]) for r in received)
     return {
         "n": args.n,
         "provider": args.provider,
@@ -256,6 +264,14 @@ async def measure(
         "prompts_per_s": round(args.n / (finished - started), 1),
         "added_latency_ms_p50": round(statistics.median(added), 1),
         "added_latency_ms_p99": round(added[int(len(added) * 0.99) - 1], 1),
+        "publish_to_worker_answer_ms_p50_p99": [
+            statistics.median(in_worker),
+            in_worker[int(len(in_worker) * 0.99) - 1],
+        ],
+        "worker_answer_to_reader_ms_p50_p99": [
+            round(statistics.median(to_reader), 1),
+            round(to_reader[int(len(to_reader) * 0.99) - 1], 1),
+        ],
         "worker_cpu_ms_per_prompt": round((cpu_end[0] - cpu_start[0]) * 1000 / args.n, 3),
         "worker_cpu_share": round((cpu_end[0] - cpu_start[0]) / (finished - started), 2),
         "fake_provider_cpu_ms_per_prompt": round((cpu_end[1] - cpu_start[1]) * 1000 / args.n, 3),

@@ -90,3 +90,16 @@ async def test_the_workers_key_invalid_is_what_the_key_vault_service_accepts() -
     assert topic == topics.KEY_EVENTS
     assert refusal(KeyEvent.model_validate_json(value), headers) is None
     assert refusal(KeyEvent.model_validate_json(value), []) is not None
+
+
+def test_answered_ids_are_bounded_and_the_oldest_is_forgotten_first() -> None:
+    answered = AnsweredLru(max_entries=1_000)
+    for i in range(1_500):
+        answered.add("t", f"r{i}")
+    answered.add("t", "r1499")  # already known: not counted twice
+    assert len(answered) == 1_000
+    assert ("t", "r499") not in answered and ("t", "r500") in answered and ("t", "r1499") in answered
+    assert answered.claim("t", "r10") and not answered.claim("t", "r1200")
+    answered.add("a\0b", "c")
+    assert ("a", "b\0c") not in answered  # a name cannot be forged by moving a separator
+    assert ("t", 1) not in answered and "t" not in answered

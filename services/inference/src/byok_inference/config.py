@@ -65,6 +65,12 @@ class InferenceSettings(BaseSettings):
         ge=0,
         description="How far back byok.prompt.responses is read at start for answered ids",
     )
+    dedupe_max_entries: int = Field(
+        default=500_000,
+        ge=1_000,
+        le=50_000_000,
+        description="Answered (tenant_id, request_id) kept for de-duplication, oldest forgotten first (~94 B each)",
+    )
     drain_timeout_seconds: float = Field(default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work")
     commit_interval_seconds: float = Field(default=0.2, gt=0)
     preload_providers: list[Provider] = Field(

@@ -114,7 +114,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     gateway.preload(settings.preload_providers)
     SDK_CLIENTS.labels("cached").set_function(lambda: gateway.cached_clients)
     SDK_CLIENTS.labels("closing").set_function(lambda: gateway.closing_clients)
-    answered = AnsweredLru()
+    answered = AnsweredLru(settings.dedupe_max_entries)
     budgets = BudgetBlocks()
     deps = Deps(
         keys=keys,
