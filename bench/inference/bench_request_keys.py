@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from tests.faults.harness import Pipeline, read_env, run_folder  # noqa: E402
 async def main(args: argparse.Namespace) -> int:
     stack = read_env(Path(args.run_dir) / "stack.env")
     stack.setdefault("BYOK_RUN_DIR", args.run_dir)
-    pipeline = Pipeline(stack, run_folder(stack, "request-keys"), {"BYOK_LOG_LEVEL": "WARNING"})
+    folder = run_folder(stack, "request-keys")
+    shutil.copy(Path(args.run_dir) / "stack.env", folder / "stack.env")  # services.sh finds the stack there
+    pipeline = Pipeline(stack, folder, {"BYOK_LOG_LEVEL": "WARNING"})
     pipeline.up()
     try:
         coordinates = pipeline.coordinates
@@ -54,6 +57,6 @@ if __name__ == "__main__":
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--warmup", type=int, default=2_000)
     parser.add_argument("--window", type=int, default=256, help="prompts in flight")
-    parser.add_argument("--bound-mb", type=float, default=32.0)
+    parser.add_argument("--bound-mb", type=float, default=16.0)
     parser.add_argument("--run-dir", default=str(REPO / ".run"))
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -6,8 +6,8 @@ be spent), the four providers in turn, `window` prompts in flight. `measure()` r
 first calls, pools, the allocator's arenas), reads the worker's RSS (VmRSS of /proc/<pid>/status) and its
 `byok_inference_sdk_clients` gauge, runs the measured flood, lets the worker settle and reads them again.
 
-Used by tests/e2e/test_request_key_memory.py (in `make test`) and bench/inference/bench_request_keys.py
-(10,000 keys, on services of its own).
+Used by tests/e2e/test_request_key_memory.py (10,000 keys, in `make test`) and
+bench/inference/bench_request_keys.py (the same on services of its own, sizes as arguments).
 """
 
 from __future__ import annotations
