@@ -37,7 +37,8 @@ down: ## services and stack, stopped
 	@infra/local/services.sh down || true
 	@infra/local/stack.sh down
 
-run: up ## the main job: stack, services and a demo round trip
+run: export BYOK_KAFKA_SASL ?= 1
+run: up ## the main job: stack (Kafka with SASL/SCRAM and ACLs: one principal per service), services, a demo round trip
 	@$(PY) -m byok_client.demo
 
 demo:

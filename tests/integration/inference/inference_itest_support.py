@@ -109,7 +109,7 @@ def worker_settings(
         metrics_port=0,
         retry_base_delay_seconds=0.05,
         retry_max_delay_seconds=0.2,
-        provider_timeout_seconds=2.0,
+        provider_timeout_seconds=10.0,  # 2 s was met under CI load: a retried call made the matrix see two calls
         dedupe_window_seconds=300,
         **{"price_overrides": TEST_PRICES, **overrides},
     )

@@ -6,10 +6,12 @@ import asyncio
 import json
 from dataclasses import dataclass
 
+import pytest
 from byok_events import BudgetAlert, ErrorCode, Provider
 from byok_inference.adapters.budgets import BudgetBlocks
 from byok_inference.adapters.key_cache import CachedKeyStore
 from byok_inference.entrypoints.prompts import Limits, PromptRecordHandler
+from byok_inference.ports import KeyStoreUnavailable
 from fakes.inference import FakeKeyStore, make_harness
 
 
@@ -97,6 +99,29 @@ async def test_key_cache_expires() -> None:
     inner.put("org", "t1", None, "gemini", "new")
     await asyncio.sleep(0.06)
     assert (await cache.get("org", "t1", None, Provider.GEMINI)).api_key == "new"  # type: ignore[union-attr]
+
+
+async def test_key_cache_uses_a_last_known_key_while_the_store_is_down_but_never_an_evicted_one() -> None:
+    inner = FakeKeyStore()
+    inner.put("system", "*", None, "openai", "sys-1")
+    inner.put("user", "t1", "u1", "openai", "user-1")
+    cache = CachedKeyStore(inner, ttl=0.01, stale_if_unavailable=0.5)
+    for scope, tenant, user in (("system", "*", None), ("user", "t1", "u1")):
+        assert await cache.get(scope, tenant, user, Provider.OPENAI) is not None  # type: ignore[arg-type]
+    await asyncio.sleep(0.02)
+    inner.down = True
+    got = await asyncio.gather(*(cache.get("system", "*", None, Provider.OPENAI) for _ in range(5)))
+    assert {k.api_key for k in got if k} == {"sys-1"} and cache.stale_answers == 5
+    cache.evict("t1", "u1", "user", "openai")  # a key event: the key changed, its old value is never used
+    with pytest.raises(KeyStoreUnavailable):
+        await cache.get("user", "t1", "u1", Provider.OPENAI)
+    with pytest.raises(KeyStoreUnavailable):  # never read: nothing to fall back on
+        await cache.get("org", "t1", None, Provider.OPENAI)
+    await asyncio.sleep(0.5)
+    with pytest.raises(KeyStoreUnavailable):  # past the stale bound
+        await cache.get("system", "*", None, Provider.OPENAI)
+    inner.down = False
+    assert (await cache.get("system", "*", None, Provider.OPENAI)).api_key == "sys-1"  # type: ignore[union-attr]
 
 
 def test_hard_budget_blocks_for_its_period_only() -> None:

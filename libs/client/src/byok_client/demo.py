@@ -53,8 +53,7 @@ async def _charges(kafka: KafkaConfig, tenant: str, wanted: int, ready: asyncio.
     consumer = AIOKafkaConsumer(
         topics.BILLING_CHARGES,
         **kafka.aiokafka_options(),
-        # a principal may use only the consumer groups named after it (the contract's "Who may spend a key")
-        group_id=f"{kafka.sasl_username + '-' if kafka.sasl_username else ''}demo-{uuid.uuid4().hex[:8]}",
+        group_id=f"analyst-demo-{uuid.uuid4().hex[:8]}",  # SASL mode: the analyst may use only groups named analyst*
         auto_offset_reset="latest",
         enable_auto_commit=False,
     )

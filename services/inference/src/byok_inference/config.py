@@ -57,6 +57,12 @@ class InferenceSettings(BaseSettings):
     max_retry_after_seconds: float = Field(default=20.0, ge=0, description="A longer retry-after fails at once")
     key_store_attempts: int = Field(default=3, ge=1, le=10)
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    key_stale_if_unavailable_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=24 * 3600,
+        description="While Vault cannot answer, an expired cached key is still used this long past its expiry",
+    )
     max_sdk_clients: int = Field(default=1024, ge=1, description="SDK clients kept (one per provider and key)")
     default_max_tokens: int = Field(default=1024, ge=1)
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)

@@ -107,7 +107,9 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
             VaultKeyReader(vault, settings.system_keys),
             VaultSealedKeyOpener(SealingKeyStore(vault), max_age_seconds=settings.sealed_key_max_age_seconds),
         )
-    keys = CachedKeyStore(store, ttl=settings.key_cache_ttl_seconds)
+    keys = CachedKeyStore(
+        store, ttl=settings.key_cache_ttl_seconds, stale_if_unavailable=settings.key_stale_if_unavailable_seconds
+    )
     gateway = SdkGateway(
         settings.providers, timeout=settings.provider_timeout_seconds, max_clients=settings.max_sdk_clients
     )

@@ -3,25 +3,37 @@
 Absent keys are cached too (most requests of a system-key tenant look up user and org keys that do not
 exist). Entries live `ttl` seconds; `evict` is called by the key-events subscriber, so a stored, rotated,
 deleted or invalid key is re-read on the next request. Concurrent misses of one place share one read.
+
+When the store cannot answer (Vault restarting, sealed, unreachable), an expired entry is still used for up to
+`stale_if_unavailable` seconds past its expiry instead of failing the request. This cannot bring back a key
+that was changed: every change is written to Vault (impossible while it is down) and its key event evicts the
+entry, and an evicted entry is gone, not stale.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 
 from byok_events import Provider
 
-from ..ports import KeyStore, Scope, StoredKey
+from ..ports import KeyStore, KeyStoreUnavailable, Scope, StoredKey
+
+log = logging.getLogger("byok.inference.keys")
 
 _Place = tuple[str, str, str | None, str]
 
 
 class CachedKeyStore:
-    def __init__(self, inner: KeyStore, *, ttl: float = 30.0, max_entries: int = 100_000) -> None:
+    def __init__(
+        self, inner: KeyStore, *, ttl: float = 30.0, max_entries: int = 100_000, stale_if_unavailable: float = 300.0
+    ) -> None:
         self._inner = inner
         self._ttl = ttl
+        self._stale_for = stale_if_unavailable
+        self.stale_answers = 0
         self._max = max_entries
         self._entries: OrderedDict[_Place, tuple[float, StoredKey | None]] = OrderedDict()
         self._exists: OrderedDict[_Place, tuple[float, bool]] = OrderedDict()
@@ -42,9 +54,22 @@ class CachedKeyStore:
         generation = self._generation.get(place, 0)
         try:
             key = await self._inner.get(scope, tenant_id, user_id, provider)
-        except BaseException as exc:
+        except KeyStoreUnavailable as exc:
+            stale = self._entries.get(place)
+            if stale is not None and stale[0] + self._stale_for > now and self._generation.get(place, 0) == generation:
+                self.stale_answers += 1
+                if self.stale_answers == 1 or self.stale_answers % 1000 == 0:
+                    log.warning(
+                        "key store unavailable: using last-known keys", extra={"stale_answers": self.stale_answers}
+                    )
+                future.set_result(stale[1])
+                return stale[1]
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters (if any) re-raise it
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
             raise
         finally:
             self._pending.pop(place, None)
