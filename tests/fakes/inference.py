@@ -83,6 +83,9 @@ class FakeSealedOpener:
             request_id=request_id,
             provider=provider,
             created_at=created_at,
+            # CREATED_AT is taken at import, and a long suite may reach these tests after the maximum age:
+            # prompts made with it are opened as of it; the replay tests' own instants against the clock
+            now=CREATED_AT if created_at == CREATED_AT else None,
         )
 
 

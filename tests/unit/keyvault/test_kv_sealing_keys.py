@@ -9,8 +9,6 @@ from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import KVEntry, KVWritten, VaultForbidden, VersionConflict
 from byok_sealing import SealedKeyInvalid, generate_keypair, seal
 
-AT = datetime.now(UTC)  # created_at of the requests these sealed keys belong to
-
 
 class FakeKV:
     """KV v2 semantics that matter here: versions, check-and-set, and a policy on who reads private halves."""
@@ -51,6 +49,7 @@ class FakeVault:
 
 
 async def test_ensure_current_is_idempotent_and_rotation_keeps_old_keys_openable():
+    AT = datetime.now(UTC)  # created_at of the request, taken as the test runs (the maximum age)
     kv = FakeKV()
     keyvault = SealingKeyStore(kv.view(can_read_private=False), public_cache_seconds=0)
     worker = SealingKeyStore(kv.view(can_read_private=True))
