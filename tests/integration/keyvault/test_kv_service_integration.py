@@ -26,6 +26,16 @@ from byok_events.keys import key_invalid_event_id
 from byok_sealing import PublicSealingKey, SealedKeyInvalid, seal
 from kv_support import JWT_SECRET, KafkaTail, RawLogCapture, bearer, token
 
+AT = datetime.now(UTC)  # created_at of the requests these sealed keys belong to
+
+
+@pytest.fixture(autouse=True)
+def _fresh_created_at() -> None:
+    """A session can reach these tests more than the sealed keys' maximum age (900 s) after importing them."""
+    global AT
+    AT = datetime.now(UTC)
+
+
 pytestmark = pytest.mark.integration
 
 API = "/api/user-api-keys"
@@ -410,7 +420,6 @@ async def test_key_invalid_from_the_worker_sets_status(kv, stack_env, unique_id)
 
 
 async def test_sealing_round_trip_tamper_binding_and_rotation(kv, inference_vault, keyvault_vault, unique_id):
-    AT = datetime.now(UTC)  # created_at of the request, taken as the test runs (the maximum age)
     secret_key = anthropic_key()
     tenant, request_id = f"t-{unique_id}", str(uuid.uuid4())
     async with httpx.AsyncClient(base_url=kv.url) as c:

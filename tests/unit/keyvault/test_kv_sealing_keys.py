@@ -9,6 +9,15 @@ from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import KVEntry, KVWritten, VaultForbidden, VersionConflict
 from byok_sealing import SealedKeyInvalid, generate_keypair, seal
 
+AT = datetime.now(UTC)  # created_at of the requests these sealed keys belong to
+
+
+@pytest.fixture(autouse=True)
+def _fresh_created_at() -> None:
+    """A session can reach these tests more than the sealed keys' maximum age (900 s) after importing them."""
+    global AT
+    AT = datetime.now(UTC)
+
 
 class FakeKV:
     """KV v2 semantics that matter here: versions, check-and-set, and a policy on who reads private halves."""
@@ -49,7 +58,6 @@ class FakeVault:
 
 
 async def test_ensure_current_is_idempotent_and_rotation_keeps_old_keys_openable():
-    AT = datetime.now(UTC)  # created_at of the request, taken as the test runs (the maximum age)
     kv = FakeKV()
     keyvault = SealingKeyStore(kv.view(can_read_private=False), public_cache_seconds=0)
     worker = SealingKeyStore(kv.view(can_read_private=True))
