@@ -7,7 +7,9 @@ Integration fixtures fail loudly when the stack is not running; nothing is mocke
 from __future__ import annotations
 
 import os
+import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,18 @@ def postgres_url(stack_env: dict[str, str]) -> str:
 def unique_id() -> str:
     """A fresh id for tenants, request ids and consumer groups, so tests sharing the broker never collide."""
     return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_created_at(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sealed keys bind their prompt's created_at and open only within 900 s of it; a long session reaches some
+    unit tests more than that after importing them. So the fakes' CREATED_AT (and the test module's copy of
+    it) is taken again for each test."""
+    fakes = [m for name, m in list(sys.modules.items()) if name.endswith("fakes.inference") and m is not None]
+    if not fakes:
+        return
+    now = datetime.now(UTC)
+    for module in fakes:
+        monkeypatch.setattr(module, "CREATED_AT", now)
+    if hasattr(request.module, "CREATED_AT"):
+        monkeypatch.setattr(request.module, "CREATED_AT", now)

@@ -60,7 +60,7 @@ class FakeSealedOpener:
         self.down = False
 
     def seal(
-        self, api_key: str, tenant_id: str, request_id: str, provider: str, created_at: datetime = CREATED_AT
+        self, api_key: str, tenant_id: str, request_id: str, provider: str, created_at: datetime | None = None
     ) -> str:
         return seal(
             api_key,
@@ -68,7 +68,7 @@ class FakeSealedOpener:
             tenant_id=tenant_id,
             request_id=request_id,
             provider=provider,
-            created_at=created_at,
+            created_at=created_at or CREATED_AT,  # read when called: tests/conftest.py renews it per test
         )
 
     async def open(

@@ -14,11 +14,13 @@ import itertools
 import json
 import string
 import uuid
+import zlib
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from byok_events.keys import key_invalid_event_id
+from byok_inference.adapters.kafka_publisher import STATUS_HEADER, TENANT_HEADER
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -208,7 +210,7 @@ def _key_event_fixup(data: dict[str, Any]) -> dict[str, Any]:
 def _prompt_fixup(data: dict[str, Any]) -> dict[str, Any]:
     # Agent-grade messages have cross-field rules (a tool result answers an earlier call, tool_choice needs
     # tools); three prompts in four get a plain conversation, so that most generated prompts are valid.
-    if isinstance(data.get("request_id"), str) and hash(data["request_id"]) % 4:
+    if isinstance(data.get("request_id"), str) and zlib.crc32(data["request_id"].encode("utf-8", "surrogatepass")) % 4:
         data["messages"] = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "fuzz"}]
         data.pop("tools", None)
         data.pop("tool_choice", None)
@@ -273,7 +275,25 @@ def hostile() -> st.SearchStrategy[bytes]:
         st.integers(100, 100_000).map(lambda d: b'{"a":' * d + b"1" + b"}" * d),
         st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
         st.builds(lambda v: _dump({"x": v}), HOSTILE_VALUES),
+        # characters that a dead letter's JSON escapes (U+0001 takes 6 bytes there) or that take 4 bytes: a
+        # record the broker takes whose dead letter, cut at 256 Ki characters, would be 1.5 MB
+        st.tuples(st.sampled_from(["\x01", "\x1f", '"', "\\", "\U0001f600"]), st.integers(100, 240_000)).map(
+            lambda c: (c[0] * c[1]).encode("utf-8")
+        ),
     )
+
+
+# Hostile records of the classes that once stopped a consumer, written first in the through-the-stack fuzz
+# (a random draw meets the largest of them rarely).
+CORPUS: tuple[bytes, ...] = (
+    b"\x01" * 240_000,  # its dead letter's JSON was 1.5 MB: the broker refused it
+    "\U0001f600".encode() * 240_000,  # 960 kB of 4-byte characters
+    b"\xff" * 900_000,  # not UTF-8: a base64 payload
+    b"[" * 200_000 + b"]" * 200_000,  # RecursionError in a parser
+    b'{"tenant_id": "acme\\u0000", "request_id": "r\\u0000", "event_id": "e\\u0000"}',
+    b'{"schema": 1, "occurred_at": "0001-01-01T00:00:00+01:00", "created_at": "9999-12-31T23:59:59-01:00"}',
+    b'{"api_key": "' + KEYS[0].encode() + b'", "x": "\\u0073k-proj-' + KEYS[1][8:].encode() + b'"}',
+)
 
 
 def records(model: type[BaseModel]) -> st.SearchStrategy[bytes]:
@@ -284,3 +304,14 @@ def records(model: type[BaseModel]) -> st.SearchStrategy[bytes]:
         _mangled(model),
         hostile(),
     )
+
+
+def response_headers() -> st.SearchStrategy[tuple[tuple[str, bytes], ...]]:
+    """Headers of a byok.prompt.responses record, as the worker's follower reads them (status, tenant)."""
+    status = st.sampled_from([b"completed", b"failed", b"delta", b"\xff\x00"]).map(lambda v: (STATUS_HEADER, v))
+    tenant = st.sampled_from([b"acme", b"t\xff", b""]).map(lambda v: (TENANT_HEADER, v))
+    return st.lists(st.one_of(status, tenant, st.just(("other", b"x"))), max_size=3).map(tuple)
+
+
+def response_keys() -> st.SearchStrategy[bytes | None]:
+    return st.one_of(st.none(), ids.map(str.encode), st.binary(max_size=40))

@@ -12,7 +12,7 @@ from byok_events import PromptRequest, topics
 from byok_inference.entrypoints.prompts import Limits, PromptRecordHandler
 from fakes.inference import make_harness
 from fuzz_strategies import records
-from fuzz_support import FUZZ, Record, accepted, cases, check_dead_letter
+from fuzz_support import FUZZ, Record, accepted, cases, check_dead_letter, report
 from hypothesis import given, settings
 
 CASES = cases(5_000)
@@ -48,12 +48,12 @@ def test_fuzz_prompt_requests() -> None:
         else:
             seen["dead"] += 1
             assert len(new_letters) == 1
-            check_dead_letter(new_letters[0][0], LIMITS.max_dlq_payload_chars)
+            check_dead_letter(new_letters[0][0], LIMITS.max_dlq_payload_chars, raw)
             assert len(new_answers) <= 1 and all(r.status == "failed" for r in new_answers)
 
     try:
         one()
     finally:
         loop.close()
-    print(f"[fuzz] {topics.PROMPT_REQUESTS}: {seen}")
+    report(topics.PROMPT_REQUESTS, seen)
     assert seen["n"] >= CASES and seen["valid"] > CASES // 10 and seen["dead"] > CASES // 10

@@ -18,8 +18,8 @@ from byok_inference.entrypoints.state_topics import state_topics
 from byok_keyvault.domain.key_invalid import refusal
 from byok_keyvault.entrypoints.kafka import register_key_event_subscriber
 from faststream.kafka import TestKafkaBroker
-from fuzz_strategies import ids, records
-from fuzz_support import FUZZ, Record, accepted, cases, check_dead_letter
+from fuzz_strategies import records, response_headers, response_keys
+from fuzz_support import FUZZ, Record, accepted, cases, check_dead_letter, report
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,7 +64,7 @@ def test_fuzz_key_events_in_the_inference_follower() -> None:
             assert evicted[before:] == [(event.tenant_id, event.user_id, event.scope, event.provider.value)]
 
     one()
-    print(f"[fuzz] {topics.KEY_EVENTS} (inference follower): {seen}")
+    report(topics.KEY_EVENTS, seen, "inference follower")
     assert seen["n"] >= CASES and seen["valid"] > CASES // 10
 
 
@@ -83,14 +83,8 @@ def test_fuzz_budget_alerts_in_the_inference_follower() -> None:
         seen["valid"] += alert is not None
 
     one()
-    print(f"[fuzz] {topics.BILLING_ALERTS} (inference follower): {seen}")
+    report(topics.BILLING_ALERTS, seen, "inference follower")
     assert seen["n"] >= CASES and seen["valid"] > CASES // 10
-
-
-_STATUS = st.sampled_from([b"completed", b"failed", b"delta", b"\xff\x00"]).map(lambda v: (STATUS_HEADER, v))
-_TENANT = st.sampled_from([b"acme", b"t\xff", b""]).map(lambda v: (TENANT_HEADER, v))
-HEADERS = st.lists(st.one_of(_STATUS, _TENANT, st.just(("other", b"x"))), max_size=3).map(tuple)
-KEYS = st.one_of(st.none(), ids.map(str.encode), st.binary(max_size=40))
 
 
 def test_fuzz_responses_in_the_inference_follower() -> None:
@@ -98,7 +92,7 @@ def test_fuzz_responses_in_the_inference_follower() -> None:
     seen = {"n": 0, "marked": 0}
 
     @settings(FUZZ, max_examples=CASES)
-    @given(records(PromptResponse), HEADERS, KEYS)
+    @given(records(PromptResponse), response_headers(), response_keys())
     def one(raw: bytes, headers: tuple[tuple[str, bytes], ...], key: bytes | None) -> None:
         seen["n"] += 1
         state._apply(topics.PROMPT_RESPONSES, Record(raw, key=key, headers=headers, topic=topics.PROMPT_RESPONSES))
@@ -112,7 +106,7 @@ def test_fuzz_responses_in_the_inference_follower() -> None:
             seen["marked"] += 1
 
     one()
-    print(f"[fuzz] {topics.PROMPT_RESPONSES} (inference follower): {seen}")
+    report(topics.PROMPT_RESPONSES, seen, "inference follower")
     assert seen["n"] >= CASES and seen["marked"] > 0
 
 
@@ -153,7 +147,7 @@ def test_fuzz_key_events_in_the_keyvault_consumer() -> None:
         event = accepted(KeyEvent, raw)
         new_marks, new_letters = store.marked[marked:], letters[dead:]
         for letter in new_letters:
-            check_dead_letter(letter)
+            check_dead_letter(letter, raw=raw)
         wire_headers = [(k, v.encode()) for k, v in headers.items()]
         usable = event is not None and event.type == "key.invalid" and refusal(event, wire_headers) is None
         if not usable:
@@ -169,5 +163,5 @@ def test_fuzz_key_events_in_the_keyvault_consumer() -> None:
     finally:
         loop.run_until_complete(test_broker.__aexit__(None, None, None))
         loop.close()
-    print(f"[fuzz] {topics.KEY_EVENTS} (key-vault consumer): {seen}")
+    report(topics.KEY_EVENTS, seen, "key-vault consumer")
     assert seen["n"] >= CASES and seen["marked"] > 0

@@ -17,7 +17,7 @@ from byok_billing.main import make_ledger, make_pricer
 from byok_billing.ports import InRecord, OutRecord
 from byok_events import DeadLetter, UsageEvent, topics
 from fuzz_strategies import records
-from fuzz_support import FUZZ, accepted, cases, check_dead_letter
+from fuzz_support import FUZZ, accepted, cases, check_dead_letter, report
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,7 +60,7 @@ def test_fuzz_usage_events(postgres_url: str) -> None:
             offset + i for i, raw in enumerate(batch) if accepted(UsageEvent, raw) is None
         )
         for letter in letters:
-            check_dead_letter(letter)
+            check_dead_letter(letter, raw=batch[letter.offset - offset])
         seen["valid"] += len(valid)
         seen["dead"] += len(letters)
         seen["charged"] += outcome.charged
@@ -70,5 +70,5 @@ def test_fuzz_usage_events(postgres_url: str) -> None:
     finally:
         loop.close()
         ledger.engine.dispose()
-    print(f"[fuzz] {topics.USAGE_EVENTS}: {seen}")
+    report(topics.USAGE_EVENTS, seen)
     assert seen["n"] >= RECORDS and seen["charged"] > RECORDS // 20 and seen["dead"] > RECORDS // 10

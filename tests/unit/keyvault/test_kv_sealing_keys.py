@@ -12,6 +12,13 @@ from byok_sealing import SealedKeyInvalid, generate_keypair, seal
 AT = datetime.now(UTC)  # created_at of the requests these sealed keys belong to
 
 
+@pytest.fixture(autouse=True)
+def _fresh_created_at() -> None:
+    """A session can reach these tests more than the sealed keys' maximum age (900 s) after importing them."""
+    global AT
+    AT = datetime.now(UTC)
+
+
 class FakeKV:
     """KV v2 semantics that matter here: versions, check-and-set, and a policy on who reads private halves."""
 

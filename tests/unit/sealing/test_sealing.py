@@ -21,6 +21,14 @@ from byok_sealing import (
 
 KEY = "sk-ant-api03-" + "A1b2C3d4" * 12
 AT = datetime.now(UTC)
+_AT = object()  # `_open`'s default: the test's AT, read when called
+
+
+@pytest.fixture(autouse=True)
+def _fresh_created_at() -> None:
+    """A session can reach these tests more than the sealed keys' maximum age (900 s) after importing them."""
+    global AT
+    AT = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -34,9 +42,12 @@ def _open(
     tenant: str = "acme",
     request: str = "req-1",
     provider: str = "anthropic",
-    created_at: datetime | None = AT,
+    created_at: datetime | None | object = _AT,
     now: datetime | None = None,
 ) -> str:
+    if created_at is _AT:
+        created_at = AT
+    assert created_at is None or isinstance(created_at, datetime)
     return open_sealed(
         sealed,
         private_keys={p.kid: p.private_key for p in pairs},

@@ -19,6 +19,11 @@ log = logging.getLogger("byok.dlq")
 
 MAX_PAYLOAD_CHARS = 256 * 1024
 MAX_REASON_CHARS = 1000
+# A letter is a Kafka record: the broker takes about 1 MB with the key. JSON writes a control character in
+# 6 bytes and UTF-8 takes up to 4, so a payload cut in characters can still be too large (240 kB of U+0001
+# made a 1.5 MB letter the broker refused, and a consumer that retries a refused dead letter never moved on).
+MAX_LETTER_BYTES = 512 * 1024
+MAX_KEY_BYTES = 1024  # a contract key (an id of at most 256 characters) fits whole
 
 
 def _payload(raw: bytes, limit: int) -> tuple[str, bool]:
@@ -34,6 +39,14 @@ def _payload(raw: bytes, limit: int) -> tuple[str, bool]:
         return "base64:" + base64.b64encode(data[:room]).decode("ascii"), truncated or len(data) > room
 
 
+def _cut(payload: str, keep: int) -> str:
+    """The first `keep` characters of a payload; base64 is cut at a 4-character boundary (it still decodes)."""
+    if payload.startswith("base64:"):
+        body = payload.removeprefix("base64:")
+        return "base64:" + body[: max(0, keep - len("base64:")) // 4 * 4]
+    return payload[:keep]
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else -1
 
@@ -41,9 +54,15 @@ def _int(value: Any) -> int:
 class DeadLetters:
     """Builds dead letters with the same safety rules in every service."""
 
-    def __init__(self, max_payload_chars: int = MAX_PAYLOAD_CHARS, max_reason_chars: int = MAX_REASON_CHARS) -> None:
+    def __init__(
+        self,
+        max_payload_chars: int = MAX_PAYLOAD_CHARS,
+        max_reason_chars: int = MAX_REASON_CHARS,
+        max_letter_bytes: int = MAX_LETTER_BYTES,
+    ) -> None:
         self.max_payload_chars = max_payload_chars
         self.max_reason_chars = max_reason_chars
+        self.max_letter_bytes = max_letter_bytes
 
     def reason(self, reason: str) -> str:
         text = redact(reason)[: self.max_reason_chars]
@@ -72,6 +91,13 @@ class DeadLetters:
             reason=reason,
             payload=payload,
         )
+        # Only a large payload can be too large encoded: 6 bytes per character at most, plus the reason.
+        while 6 * (len(letter.payload) + len(letter.reason)) + 512 > self.max_letter_bytes:
+            size = len(letter.to_bytes())
+            if size <= self.max_letter_bytes:
+                break
+            keep = min(len(letter.payload) * self.max_letter_bytes // size, len(letter.payload)) * 9 // 10
+            letter.payload, truncated = _cut(letter.payload, keep), True
         if truncated:
             letter.payload_truncated = True  # type: ignore[attr-defined]  # an added field (extra allowed)
         return letter
@@ -81,6 +107,7 @@ class DeadLetters:
 
 
 def record_key(record: Any) -> bytes | None:
-    """The original record key (the DLQ is keyed like the source), when it is bytes."""
+    """The original record key (the DLQ is keyed like the source), when it is bytes; a hostile key longer
+    than any id is cut, so that key and letter together still fit a Kafka record."""
     key = getattr(record, "key", None)
-    return bytes(key) if isinstance(key, bytes | bytearray) else None
+    return bytes(key[:MAX_KEY_BYTES]) if isinstance(key, bytes | bytearray) else None

@@ -2,8 +2,9 @@
 
 Each followed topic starts at a time (e.g. "an hour ago") or at its end, and has an `apply(record)`.
 catch_up() returns once the topics that ask for it are read up to their end as of the call. A record that
-`apply` cannot take is logged and counted, and following goes on: one bad record never stops the state
-(budget blocks, de-duplication, key eviction) from updating.
+`apply` cannot take is logged and counted (byok_messages_total outcome "unreadable"; the others: "applied"),
+and following goes on: one bad record never stops the state (budget blocks, de-duplication, key eviction)
+from updating.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class StateFollower:
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self.bad_records = 0
+        # Labelled children resolved once: the responses topic is followed record by record.
+        self._applied = {t: MESSAGES.labels(service, t, "applied") for t in self._followed}
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -101,6 +104,7 @@ class StateFollower:
     def _apply(self, topic: str, record: Any) -> None:
         try:
             self._followed[topic].apply(record)
+            self._applied[topic].inc()
         except Exception as exc:
             self.bad_records += 1
             MESSAGES.labels(self._service, topic, "unreadable").inc()
