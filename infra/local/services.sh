@@ -3,6 +3,8 @@
 # the background against the stack of $BYOK_RUN_DIR/stack.env, each under supervise.sh (restarted when it
 # dies). Each process starts from an empty environment plus its own settings: its own Vault token and no
 # other service's, nothing secret on a command line. BYOK_* variables of the caller reach every service.
+# The worker spends a stored user or org key only for a prompt carrying that user's token (header
+# byok-user-token), as in prod: BYOK_INFERENCE_USER_AUTH=off before `up` turns that off.
 #
 #   services.sh up | down | status
 set -euo pipefail
@@ -98,7 +100,8 @@ cmd_up() {
     "BYOK_AUTH_JWT_SECRET=$jwt" "BYOK_KEYVAULT_PORT=$keyvault_port" "${providers[@]}" -- "$PY" -m byok_keyvault
   wait_http keyvault "http://127.0.0.1:$keyvault_port/healthz"
   start inference "$kafka" "${inference_kafka[@]}" "$vault" ${inference_token:+"BYOK_VAULT_TOKEN=$inference_token"} \
-    "BYOK_AUTH_JWT_SECRET=$jwt" "BYOK_INFERENCE_METRICS_PORT=$inference_ops" "${providers[@]}" -- "$PY" -m byok_inference
+    "BYOK_AUTH_JWT_SECRET=$jwt" "BYOK_INFERENCE_METRICS_PORT=$inference_ops" "${providers[@]}" \
+    "BYOK_INFERENCE_USER_AUTH=${BYOK_INFERENCE_USER_AUTH:-required}" -- "$PY" -m byok_inference
   start billing "$kafka" "${billing_kafka[@]}" "BYOK_DATABASE_URL=${BYOK_LEDGER_URL:-${BYOK_DATABASE_URL:-$(stack BYOK_DATABASE_URL)}}" \
     "BYOK_BILLING_METRICS_PORT=$billing_ops" -- "$PY" -m byok_billing
   wait_http inference "http://127.0.0.1:$inference_ops/healthz"

@@ -38,6 +38,7 @@ def services(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYOK_")}
     env["BYOK_RUN_DIR"] = str(run_dir)
     env["BYOK_AUTH_JWT_SECRET"] = "e2e-" + uuid.uuid4().hex
+    env["BYOK_INFERENCE_USER_AUTH"] = "required"  # stored keys only with the user's token, as in prod
     up = subprocess.run([REPO / "infra/local/services.sh", "up"], env=env, capture_output=True, text=True, timeout=180)
     try:
         assert up.returncode == 0, f"services did not start:\n{up.stderr}"
@@ -55,6 +56,15 @@ def fake(services: dict[str, str]) -> FakeProviderControl:
     return FakeProviderControl(services["BYOK_FAKE_PROVIDERS_URL"])
 
 
+def tenant_token(
+    services: dict[str, str], tenant_id: str, user_id: str, role: str = "member", secret: str | None = None
+) -> str:
+    """A user's token, as the key-vault API and the worker (BYOK_INFERENCE_USER_AUTH=required) accept it."""
+    now = int(time.time())
+    claims = {"sub": user_id, "tenant": tenant_id, "role": role, "iat": now, "exp": now + 900}
+    return jwt.encode(claims, secret or services["BYOK_AUTH_JWT_SECRET"], algorithm="HS256")
+
+
 class Tenant:
     """One tenant and user of the gateway, with a token for the key-vault API."""
 
@@ -62,9 +72,7 @@ class Tenant:
         self.services = services
         self.tenant_id = f"e2e-{uuid.uuid4().hex[:10]}"
         self.user_id = "u_" + uuid.uuid4().hex[:6]
-        now = int(time.time())
-        claims = {"sub": self.user_id, "tenant": self.tenant_id, "role": role, "iat": now, "exp": now + 900}
-        self.token = jwt.encode(claims, services["BYOK_AUTH_JWT_SECRET"], algorithm="HS256")
+        self.token = tenant_token(services, self.tenant_id, self.user_id, role=role)
 
     async def store_key(self, provider: str, api_key: str, scope: str = "user") -> dict[str, Any]:
         async with (

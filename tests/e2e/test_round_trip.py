@@ -12,6 +12,8 @@ from byok_events import topics
 from byok_testing.topics import TopicTail
 from byok_testing.waiting import wait_until
 
+from .conftest import tenant_token
+
 pytestmark = pytest.mark.integration
 
 TEN_DECIMALS = Decimal("1e-10")
@@ -37,6 +39,41 @@ async def test_user_key_round_trip_is_billed_with_the_byok_fee(services, tenant,
     assert provider_cost > 0
     assert Decimal(charge["markup_rate"]) == Decimal("0.05")
     assert Decimal(charge["charge"]) == (provider_cost * Decimal("0.05")).quantize(TEN_DECIMALS, ROUND_HALF_EVEN)
+
+
+async def test_a_stored_key_is_spent_only_with_its_users_token(services, tenant, client, fake) -> None:
+    """BYOK_INFERENCE_USER_AUTH=required (the e2e services run with it): a prompt that would spend a stored key
+    without that user's token (header byok-user-token), or with another user's, is refused `unauthorized`
+    before any provider call and without moving to the platform's key; with the token it is spent."""
+    user_key = "sk-proj-" + uuid.uuid4().hex + uuid.uuid4().hex
+    await tenant.store_key("openai", user_key)
+    other_users = tenant_token(services, tenant.tenant_id, "u_" + uuid.uuid4().hex[:6])  # same tenant
+    usage = await TopicTail(services["BYOK_KAFKA_BOOTSTRAP"], topics.USAGE_EVENTS).start()
+    try:
+        refused = {
+            "no token": await asyncio.wait_for(await client.submit(tenant.prompt("gpt-4.1")), 60),
+            "another user's token": await asyncio.wait_for(
+                await client.submit(tenant.prompt("gpt-4.1"), user_token=other_users), 60
+            ),
+            "a token of another secret": await asyncio.wait_for(
+                await client.submit(
+                    tenant.prompt("gpt-4.1"),
+                    user_token=tenant_token(services, tenant.tenant_id, tenant.user_id, secret="x" * 40),
+                ),
+                60,
+            ),
+        }
+        for why, response in refused.items():
+            assert (response.status, response.error.code) == ("failed", "unauthorized"), why
+            assert response.key_source is None, f"{why}: no silent move to another key"
+        assert await fake.calls(api_key=user_key) == [], "no provider call without the user's authority"
+        assert await usage.absent_for(3, lambda u: u["tenant_id"] == tenant.tenant_id) == []
+
+        spent = await asyncio.wait_for(await client.submit(tenant.prompt("gpt-4.1"), user_token=tenant.token), 60)
+        assert (spent.status, spent.key_source) == ("completed", "user"), spent.error
+        assert [c["provider"] for c in await fake.calls(api_key=user_key)] == ["openai"]
+    finally:
+        await usage.stop()
 
 
 async def test_system_key_round_trip_is_billed_with_the_markup(services, tenant, client, fake) -> None:

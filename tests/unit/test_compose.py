@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,11 +61,17 @@ def test_services_use_the_contract_variables(compose: dict) -> None:
         "BYOK_KEYVAULT_OUTBOX_PATH",
         "BYOK_BILLING_PRICE_OVERRIDES",
         "BYOK_KEYVAULT_URL",  # the demo's
+        "BYOK_DEMO_ANALYST_PASSWORD_FILE",  # the demo reads the charges as analyst
+        "BYOK_KAFKA_SECURITY_PROTOCOL",  # each principal's login (docs/additions.md)
+        "BYOK_KAFKA_SASL_MECHANISM",
+        "BYOK_KAFKA_SASL_USERNAME",
+        "BYOK_KAFKA_SASL_PASSWORD_FILE",
+        "BYOK_INFERENCE_USER_AUTH",
     }
     assert declared - contract <= additions, "compose uses BYOK_ variables that are not in the contract or additions"
 
 
-def test_every_compose_variable_is_read_by_the_service_settings(compose: dict, monkeypatch) -> None:
+def test_every_compose_variable_is_read_by_the_service_settings(compose: dict, monkeypatch, tmp_path) -> None:
     from byok_billing.config import BillingSettings
     from byok_inference.config import InferenceSettings
     from byok_keyvault.config import KeyvaultSettings
@@ -72,10 +82,16 @@ def test_every_compose_variable_is_read_by_the_service_settings(compose: dict, m
         ("billing", BillingSettings),
     ):
         env = {k: str(v) for k, v in compose["services"][name]["environment"].items()}
+        password = tmp_path / f"{name}.password"  # what the service's own volume holds
+        password.write_text(f"scram-password-of-{name}\n")
+        env["BYOK_KAFKA_SASL_PASSWORD_FILE"] = str(password)
         for key, value in env.items():
             monkeypatch.setenv(key, re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value))  # compose's own defaults
         settings = settings_class()
         assert settings.kafka.bootstrap == "kafka:9092"
+        assert (settings.kafka.security_protocol, settings.kafka.sasl_mechanism) == ("SASL_PLAINTEXT", "SCRAM-SHA-512")
+        assert settings.kafka.sasl_username == f"byok-{name}"
+        assert settings.kafka.sasl_password.get_secret_value() == f"scram-password-of-{name}"
         assert settings.observability.metrics_host == env.get("BYOK_METRICS_HOST", "127.0.0.1")
         for key in env:
             monkeypatch.delenv(key)
@@ -114,7 +130,7 @@ def test_vault_tokens_match_the_bootstrap_and_policies(compose: dict) -> None:
 # --- the compose file would start: environment, health, restarts, dependencies, state, host access ---
 
 LONG_RUNNING = ("kafka", "vault", "postgres", "keyvault", "inference", "billing", "fake-providers")
-INIT_JOBS = ("kafka-init", "vault-init")
+INIT_JOBS = ("kafka-credentials", "kafka-init", "vault-init")
 
 
 def _env_names(settings_class: type) -> set[str]:
@@ -138,8 +154,16 @@ def _settings_of(service: str) -> set[str]:
     from byok_keyvault.config import KeyvaultSettings
 
     classes = {"keyvault": KeyvaultSettings, "inference": InferenceSettings, "billing": BillingSettings}
-    if service == "demo":  # the demo reads the client's Kafka settings and two coordinates
-        return {"BYOK_KAFKA_BOOTSTRAP", "BYOK_KEYVAULT_URL", "BYOK_AUTH_JWT_SECRET"}
+    if service == "demo":  # the demo reads the client's Kafka settings (KafkaConfig.from_env) and two coordinates
+        client = {
+            f"BYOK_KAFKA_{n}" for n in ("SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME", "SASL_PASSWORD_FILE")
+        }
+        return {
+            "BYOK_KAFKA_BOOTSTRAP",
+            "BYOK_KEYVAULT_URL",
+            "BYOK_AUTH_JWT_SECRET",
+            "BYOK_DEMO_ANALYST_PASSWORD_FILE",
+        } | client
     return _env_names(classes[service])
 
 
@@ -168,7 +192,7 @@ def test_every_long_running_service_has_a_healthcheck_and_a_restart_policy(compo
 def test_every_dependency_waits_for_health_or_completion(compose: dict) -> None:
     services = compose["services"]
     for name, service in services.items():
-        if name in ("kafka", "vault", "postgres", "fake-providers"):
+        if name in ("kafka-credentials", "vault", "postgres", "fake-providers"):
             assert "depends_on" not in service, name
             continue
         depends = service["depends_on"]
@@ -182,6 +206,7 @@ def test_every_dependency_waits_for_health_or_completion(compose: dict) -> None:
     assert set(services["inference"]["depends_on"]) == {"kafka-init", "vault-init", "keyvault"}
     assert set(services["billing"]["depends_on"]) == {"kafka-init", "postgres"}
     assert set(services["keyvault"]["depends_on"]) == {"kafka-init", "vault-init"}
+    assert set(services["kafka"]["depends_on"]) == {"kafka-credentials"}
 
 
 def _mounts(service: dict) -> dict[str, str]:
@@ -192,7 +217,9 @@ def _mounts(service: dict) -> dict[str, str]:
 def test_all_state_is_in_named_volumes(compose: dict) -> None:
     services, declared = compose["services"], set(compose["volumes"])
     used = {src for s in services.values() for src in _mounts(s).values() if not src.startswith(".")}
-    assert used == declared == {"kafka-data", "vault-data", "vault-init", "postgres-data", "keyvault-data"}
+    secrets = {f"kafka-secret-{name}" for name in ("keyvault", "inference", "billing", "producer", "analyst")}
+    state = {"kafka-data", "kafka-credentials", "vault-data", "vault-init", "postgres-data", "keyvault-data"}
+    assert used == declared == state | secrets
     kafka = services["kafka"]
     assert _mounts(kafka)[kafka["environment"]["KAFKA_LOG_DIRS"]] == "kafka-data"
     assert kafka["environment"]["CLUSTER_ID"], "a fixed cluster id, so a restart finds its own data"
@@ -223,7 +250,7 @@ def test_kafka_is_reachable_from_the_host(compose: dict) -> None:
     assert kafka["ports"] == ["127.0.0.1:${BYOK_KAFKA_HOST_PORT:-9094}:9094"], "advertised = published"
     assert "${BYOK_KAFKA_HOST_PORT:-9094}" in env["KAFKA_ADVERTISED_LISTENERS"]
     assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "INTERNAL"
-    assert "EXTERNAL:PLAINTEXT" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert "EXTERNAL:SASL_PLAINTEXT" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
 
 
 def test_vault_init_is_idempotent_and_unseals(compose: dict) -> None:
@@ -274,3 +301,170 @@ def test_billing_finds_its_prices_in_the_image(compose: dict) -> None:
     assert "WORKDIR /app" in dockerfile and "COPY infra/billing infra/billing" in dockerfile
     assert path == "/app/infra/billing/prices.toml" and (REPO / "infra/billing/prices.toml").exists()
     assert "--no-editable" in dockerfile, "the image must not depend on the source tree layout"
+
+
+# --- Kafka: SASL/SCRAM and the contract's ACL table, as in the local stack's SASL mode (kafka.sh --sasl) ---
+
+SERVICES = ("keyvault", "inference", "billing")
+# The contract's table ("Who may spend a key") and docs/additions.md's: principal -> (may write, may read).
+TABLE = {
+    "producer": ({topics.PROMPT_REQUESTS}, {topics.PROMPT_RESPONSES}),
+    "byok-inference": (
+        {topics.PROMPT_RESPONSES, topics.USAGE_EVENTS, topics.KEY_EVENTS, topics.DLQ},
+        {topics.PROMPT_REQUESTS, topics.KEY_EVENTS, topics.BILLING_ALERTS, topics.PROMPT_RESPONSES},
+    ),
+    "byok-billing": ({topics.BILLING_CHARGES, topics.BILLING_ALERTS, topics.DLQ}, {topics.USAGE_EVENTS}),
+    "byok-keyvault": ({topics.KEY_EVENTS, topics.DLQ}, {topics.KEY_EVENTS}),
+    "analyst": (set(), {topics.BILLING_CHARGES, topics.BILLING_ALERTS}),
+}
+
+
+def _kafka_env(compose: dict) -> dict[str, str]:
+    env = {k: str(v) for k, v in compose["services"]["kafka"]["environment"].items()}
+    return {k: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", v) for k, v in env.items()}
+
+
+def _principals_of(script: str) -> list[str]:
+    [names] = re.findall(r"^PRINCIPALS=\(([^)]*)\)", (REPO / script).read_text(), re.MULTILINE)
+    return names.split()
+
+
+def test_kafka_authenticates_every_client_and_authorizes_with_the_standard_authorizer(compose: dict) -> None:
+    env = _kafka_env(compose)
+    protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    listeners = dict(item.split("://") for item in env["KAFKA_LISTENERS"].split(","))
+    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    assert set(protocols) == set(listeners)
+    for name, protocol in protocols.items():
+        if name != controller:
+            assert protocol.startswith("SASL_"), f"{name} is a client listener without SASL"
+    # the only PLAINTEXT listener is the node's own controller: on the container's loopback, never advertised
+    assert listeners[controller].startswith("127.0.0.1:")
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"1@{listeners[controller]}"
+    assert controller not in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert all(listeners[controller].split(":")[1] not in p for p in compose["services"]["kafka"]["ports"])
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == env["KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL"] == "SCRAM-SHA-512"
+    assert protocols[env["KAFKA_INTER_BROKER_LISTENER_NAME"]] == "SASL_PLAINTEXT"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_SUPER_USERS"].split(";") == ["User:admin", "User:ANONYMOUS"]  # as infra/kafka/kafka.sh
+    assert "super.users=User:admin;User:ANONYMOUS" in (REPO / "infra/kafka/kafka.sh").read_text()
+
+
+def test_the_cluster_id_is_a_kafka_uuid(compose: dict) -> None:
+    cluster_id = compose["services"]["kafka"]["environment"]["CLUSTER_ID"]
+    assert len(cluster_id) == 22 and not cluster_id.startswith("-")
+    assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16  # what kafka-storage format accepts
+
+
+def test_every_service_logs_in_as_its_own_principal_with_only_its_own_password(compose: dict) -> None:
+    services = compose["services"]
+    logins = {name: services[name]["environment"] for name in (*SERVICES, "demo")}
+    usernames = {name: env["BYOK_KAFKA_SASL_USERNAME"] for name, env in logins.items()}
+    assert usernames == {
+        "keyvault": "byok-keyvault",
+        "inference": "byok-inference",
+        "billing": "byok-billing",
+        "demo": "producer",
+    }
+    for name, env in logins.items():
+        assert env["BYOK_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT" and env["BYOK_KAFKA_SASL_MECHANISM"] == (
+            "SCRAM-SHA-512"
+        )
+        assert "BYOK_KAFKA_SASL_PASSWORD" not in env, "no password in the compose file"
+        volume = f"kafka-secret-{'producer' if name == 'demo' else name}"
+        folder = str(Path(env["BYOK_KAFKA_SASL_PASSWORD_FILE"]).parent)
+        assert f"{volume}:{folder}:ro" in services[name]["volumes"], name
+        holders = {other for other, s in services.items() if volume in _mounts(s).values()}
+        assert holders == {name, "kafka-credentials"}, f"{volume} is mounted by {holders}"
+    analyst_file = services["demo"]["environment"]["BYOK_DEMO_ANALYST_PASSWORD_FILE"]  # it reads the charges
+    assert f"kafka-secret-analyst:{Path(analyst_file).parent}:ro" in services["demo"]["volumes"]
+    assert {n for n, s in services.items() if "kafka-secret-analyst" in _mounts(s).values()} == {
+        "demo",
+        "kafka-credentials",
+    }
+    everyone = {other for other, s in services.items() if "kafka-credentials" in _mounts(s).values()}
+    assert everyone == {"kafka-credentials", "kafka", "kafka-init"}, "only the broker and the admin tooling"
+    credentials = (REPO / "infra/compose/kafka-credentials.sh").read_text()
+    assert 'chown 10001 "/principals/$name/password"' in credentials and "umask 077" in credentials
+    assert "useradd --system --uid 10001 byok" in (REPO / "Dockerfile").read_text()
+
+
+def test_the_principals_are_the_local_stacks_and_the_acl_tables(compose: dict) -> None:
+    local = _principals_of("infra/kafka/kafka.sh")
+    assert _principals_of("infra/compose/kafka-start.sh") == local
+    made, handed = re.findall(
+        r"^for name in ([a-z -]+); do$", (REPO / "infra/compose/kafka-credentials.sh").read_text(), re.M
+    )
+    assert made.split() == local
+    assert set(handed.split()) == {*SERVICES, "producer", "analyst"}
+    acl_principals = {
+        line.split()[0]
+        for line in (REPO / "infra/kafka/acls.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert acl_principals == set(TABLE) == set(local) - {"admin"}
+
+
+def test_kafka_init_creates_exactly_the_contract_acls(compose: dict) -> None:
+    init = compose["services"]["kafka-init"]
+    assert _mounts(init)["/acls.txt"] == "./infra/kafka/acls.txt"
+    assert init["entrypoint"] == ["/bin/bash", "/kafka-init.sh"]
+    done = subprocess.run(
+        ["bash", REPO / "infra/compose/kafka-init.sh", "--dry-run", REPO / "infra/kafka/acls.txt"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    granted: dict[str, tuple[set[str], set[str]]] = {name: (set(), set()) for name in TABLE}
+    groups: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        args = line.split()
+        assert args[:2] == ["--add", "--allow-principal"]
+        principal = args[2].removeprefix("User:")
+        pairs = list(zip(args[1::2], args[2::2], strict=True))  # after --add: flag value pairs
+        values = {flag: [v for f, v in pairs if f == flag] for flag, _ in pairs}
+        [pattern], operations = values["--resource-pattern-type"], values["--operation"]
+        for topic in values.get("--topic", []):
+            assert pattern == "literal", line
+            for operation in operations:
+                granted[principal][0 if operation == "Write" else 1].add(topic)
+        for group in values.get("--group", []):
+            assert (pattern, operations) == ("prefixed", ["Read"]), line
+            groups[principal] = group
+    assert granted == TABLE
+    assert groups == {name: name for name in TABLE}, "each principal's consumer groups start with its name"
+
+
+def test_the_kafka_start_script_renders_a_sasl_configuration(compose: dict, tmp_path: Path) -> None:
+    credentials, config = tmp_path / "credentials", tmp_path / "config"
+    credentials.mkdir()
+    for name in _principals_of("infra/kafka/kafka.sh"):
+        (credentials / name).write_text(f"pw-{name}\n")
+    env = {"PATH": os.environ["PATH"], "BYOK_KAFKA_CREDENTIALS": str(credentials), "BYOK_KAFKA_CONFIG_DIR": str(config)}
+    done = subprocess.run(
+        ["bash", REPO / "infra/compose/kafka-start.sh", "--render"],
+        env=env | _kafka_env(compose),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    properties = dict(
+        line.split("=", 1) for line in (config / "server.properties").read_text().splitlines() if "=" in line
+    )
+    assert properties["listener.security.protocol.map"] == _kafka_env(compose)["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert properties["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert properties["allow.everyone.if.no.acl.found"] == "false"
+    assert properties["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
+    assert properties["controller.quorum.voters"] == "1@127.0.0.1:9093"
+    assert properties["log.dirs"] == "/var/lib/kafka/data" and "cluster.id" not in properties
+    for listener in ("internal", "external"):
+        jaas = properties[f"listener.name.{listener}.scram-sha-512.sasl.jaas.config"]
+        assert 'username="admin" password="pw-admin";' in jaas
+    assert not [k for k in properties if k.startswith("listener.name.controller")]
+    assert 'password="pw-admin"' in (config / "admin.properties").read_text()
+    for path in (config / "server.properties", config / "admin.properties"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert "pw-" not in done.stdout + done.stderr
+    healthcheck = " ".join(compose["services"]["kafka"]["healthcheck"]["test"])
+    assert "--command-config /tmp/byok-kafka/admin.properties" in healthcheck

@@ -2,7 +2,9 @@
 
 Every principal of .run/clients/*.env tries to write and to read every topic; the broker allows exactly what the
 table in the contract ("Who may spend a key") says and refuses the rest with its own authorization errors;
-the services, each on its own principal, still answer a prompt and charge for it.
+the services, each on its own principal, still answer a prompt and charge for it; a forged `key.invalid` from any
+principal but the inference worker's is refused by the broker. It runs in `make test`: the module starts a SASL
+stack of its own (every step bounded by a timeout) next to the default one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
     GroupAuthorizationFailedError,
@@ -262,3 +264,84 @@ async def test_the_producer_client_and_the_charges_tail_work_as_their_principals
     as_producer = env | principal("producer")
     refused = await asyncio.to_thread(subprocess.run, argv, env=as_producer, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 3 and "refused this as producer" in refused.stderr, refused.stderr
+
+
+async def _keys_end_offsets(clients: Path) -> dict[TopicPartition, int]:
+    from byok_core.kafka import topic_partitions
+
+    options = _options(clients, "admin")
+    partitions = await topic_partitions(options, [KEYS])
+    consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def test_a_forged_key_invalid_is_refused_by_the_broker_unless_the_inference_principal_writes_it(
+    sasl_stack: Path,
+) -> None:
+    """A key.invalid in the worker's exact form (its producer header, derived event id, fingerprint, version),
+    written as producer, billing or analyst: the broker refuses it (TopicAuthorizationFailedError) and the
+    topic does not move; the key stays active. The same record written as byok-inference is taken and the
+    key-vault service marks the key invalid: the form was right, only the principal was not."""
+    import aiohttp
+    import jwt
+    from byok_events import KeyEvent
+    from byok_events.keys import INFERENCE_PRODUCER, PRODUCER_HEADER, key_invalid_event_id
+
+    clients = sasl_stack / "clients"
+    coordinates = dict(line.split("=", 1) for line in (sasl_stack / "services.env").read_text().splitlines())
+    tenant, user, request_id = f"forge-{uuid.uuid4().hex[:8]}", "u_1", str(uuid.uuid4())
+    now = int(time.time())
+    claims = {"sub": user, "tenant": tenant, "role": "member", "iat": now, "exp": now + 600}
+    token = jwt.encode(claims, coordinates["BYOK_AUTH_JWT_SECRET"], algorithm="HS256")
+    api = f"{coordinates['BYOK_KEYVAULT_URL']}/api/user-api-keys"
+
+    async def listed(http: aiohttp.ClientSession) -> list[tuple[str, int, str]]:
+        async with http.get(api) as answer:
+            assert answer.status == 200
+            return [(k["keyType"], k["version"], k["status"]) for k in (await answer.json())["keys"]]
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        body = {"keyType": "openai", "apiKey": "sk-proj-" + uuid.uuid4().hex * 2, "scope": "user"}
+        async with http.post(api, json=body) as answer:
+            assert answer.status in (200, 201), await answer.text()
+        forged = KeyEvent(
+            event_id=key_invalid_event_id(tenant, request_id),
+            type="key.invalid",
+            tenant_id=tenant,
+            user_id=user,
+            scope="user",
+            provider="openai",
+            fingerprint="f" * 64,
+            version=1,
+            request_id=request_id,  # type: ignore[call-arg]  # the worker's added field
+        ).to_bytes()
+        headers = [(PRODUCER_HEADER, INFERENCE_PRODUCER.encode())]
+        before = await _keys_end_offsets(clients)
+        for name in ("producer", "billing", "analyst"):
+            producer = AIOKafkaProducer(**_options(clients, name), acks="all", enable_idempotence=False)
+            try:
+                await producer.start()
+                with pytest.raises(TopicAuthorizationFailedError):
+                    await asyncio.wait_for(
+                        producer.send_and_wait(KEYS, forged, key=tenant.encode(), headers=headers), 20
+                    )
+            finally:
+                await producer.stop()
+        assert await _keys_end_offsets(clients) == before, "a refused record reached the topic"
+        await asyncio.sleep(1)
+        assert await listed(http) == [("openai", 1, "active")]
+
+        inference = AIOKafkaProducer(**_options(clients, "inference"), acks="all", enable_idempotence=True)
+        await inference.start()
+        try:
+            await inference.send_and_wait(KEYS, forged, key=tenant.encode(), headers=headers)
+        finally:
+            await inference.stop()
+        deadline = time.monotonic() + 30
+        while (keys := await listed(http)) != [("openai", 1, "invalid")] and time.monotonic() < deadline:
+            await asyncio.sleep(0.3)
+        assert keys == [("openai", 1, "invalid")]

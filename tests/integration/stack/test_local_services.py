@@ -66,6 +66,7 @@ def test_each_service_holds_only_its_own_vault_credentials(running, stack_env) -
     assert environ["inference"]["BYOK_VAULT_TOKEN"] == stack_env["BYOK_VAULT_TOKEN_INFERENCE"]
     assert "BYOK_VAULT_TOKEN" not in environ["billing"] and "BYOK_VAULT_TOKEN" not in environ["fake-providers"]
     assert environ["billing"]["BYOK_DATABASE_URL"] == stack_env["BYOK_DATABASE_URL"]
+    assert environ["inference"]["BYOK_INFERENCE_USER_AUTH"] == "required", "stored keys need the user's token"
     vault_secrets = {k: v for k, v in stack_env.items() if k.startswith(("BYOK_VAULT_TOKEN_", "BYOK_VAULT_SECRET_ID_"))}
     vault_secrets["BYOK_VAULT_ROOT_TOKEN"] = stack_env["BYOK_VAULT_ROOT_TOKEN"]
     for name, variables in environ.items():

@@ -43,6 +43,19 @@ def test_kafka_config_from_the_contract_variables() -> None:
         KafkaConfig(security_protocol="SASL_NOPE")
 
 
+def test_the_sasl_password_may_come_from_a_file(tmp_path) -> None:
+    """docker compose hands each principal its password in a volume of its own (BYOK_KAFKA_SASL_PASSWORD_FILE)."""
+    from byok_core.settings import KafkaSettings
+
+    (tmp_path / "password").write_text("from-the-file\n")
+    env = {"BYOK_KAFKA_SASL_USERNAME": "producer", "BYOK_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "password")}
+    assert KafkaConfig.from_env(env).sasl_password == "from-the-file"
+    assert KafkaConfig.from_env(env | {"BYOK_KAFKA_SASL_PASSWORD": "given"}).sasl_password == "given"
+    settings = KafkaSettings(sasl_password_file=str(tmp_path / "password"))
+    assert settings.sasl_password is not None and settings.sasl_password.get_secret_value() == "from-the-file"
+    assert "from-the-file" not in repr(settings)
+
+
 def test_a_string_is_one_user_message_and_dicts_pass_through() -> None:
     assert _messages("hi") == [{"role": "user", "content": "hi"}]
     tool = {"role": "tool", "tool_call_id": "c1", "content": "42"}
@@ -186,3 +199,26 @@ async def test_sync_wrapper_refuses_use_outside_with() -> None:
     with pytest.raises(RuntimeError):
         ByokClientSync(kafka="127.0.0.1:9").client  # noqa: B018
     await asyncio.sleep(0)
+
+
+def test_the_compose_demo_sends_as_producer_and_reads_charges_as_analyst(tmp_path, monkeypatch) -> None:
+    from byok_client import demo
+
+    (tmp_path / "producer").write_text("producer-pw\n")
+    (tmp_path / "analyst").write_text("analyst-pw\n")
+    for name, value in {
+        "BYOK_KEYVAULT_URL": "http://keyvault:8080",
+        "BYOK_AUTH_JWT_SECRET": "s" * 40,
+        "BYOK_KAFKA_BOOTSTRAP": "kafka:9092",
+        "BYOK_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "BYOK_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "BYOK_KAFKA_SASL_USERNAME": "producer",
+        "BYOK_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "producer"),
+        "BYOK_DEMO_ANALYST_PASSWORD_FILE": str(tmp_path / "analyst"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("BYOK_KAFKA_SASL_PASSWORD", raising=False)
+    _, _, producer, analyst = demo._coordinates()
+    assert (producer.sasl_username, producer.sasl_password) == ("producer", "producer-pw")
+    assert (analyst.sasl_username, analyst.sasl_password) == ("analyst", "analyst-pw")
+    assert analyst.bootstrap == producer.bootstrap == "kafka:9092"

@@ -169,6 +169,16 @@ def test_timestamps_accepted_and_normalised_to_utc() -> None:
     assert json.loads(event.to_bytes())["occurred_at"] == "2026-11-28T01:30:00Z"
 
 
+def test_the_usual_utc_form_parses_as_the_general_form_does() -> None:
+    for value in ("2026-11-27T15:00:00Z", "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "2028-02-29T23:59:59Z"):
+        fast = parse_timestamp(value)
+        assert fast == parse_timestamp(value.replace("Z", "+00:00")) == parse_timestamp(value.lower())
+        assert fast.tzinfo is UTC
+    for bad in ("0000-01-01T00:00:00Z", "2027-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2100-01-01T00:00:01Z"):
+        with pytest.raises(ValueError):
+            parse_timestamp(bad)
+
+
 def deep(depth: int) -> str:
     return "[" * depth + "]" * depth
 

@@ -16,6 +16,7 @@ from byok_events import Provider
 from byok_inference.adapters.providers.gateway import SdkGateway
 from byok_inference.domain.calls import Completion, FailureKind, ProviderCall, ProviderFailure
 from byok_testing.fake_providers import RunningFakeProviders
+from byok_testing.fake_providers.rules import Rule
 
 MODELS = {
     Provider.ANTHROPIC: "claude-sonnet-4-5",
@@ -248,6 +249,45 @@ async def test_anthropic_refuses_reasoning_with_a_forced_tool(fake: RunningFakeP
         await run(gateway, call, False)
     assert caught.value.kind is FailureKind.UNSUPPORTED and "reasoning_effort" in str(caught.value)
     assert fake.server.book.calls == []
+
+
+async def test_openrouter_anthropic_model_refuses_reasoning_with_a_forced_tool_before_any_call(
+    fake: RunningFakeProviders, gateway: SdkGateway
+) -> None:
+    call = make_call(Provider.OPENROUTER, [{"role": "user", "content": "x"}], tools=[WEATHER], tool_choice="required")
+    with pytest.raises(ProviderFailure) as caught:
+        await run(gateway, replace(call, reasoning_effort="low"), False)
+    assert caught.value.kind is FailureKind.UNSUPPORTED and "reasoning_effort" in str(caught.value)
+    assert fake.server.book.calls == []
+    result, _ = await run(gateway, call, False)  # the same without reasoning goes through
+    assert result.finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    ("fields", "feature"),
+    [
+        ({"tools": [WEATHER]}, "tools"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG}}]}]},
+            "image input",
+        ),
+    ],
+)
+async def test_openrouter_without_an_endpoint_for_a_feature_is_unsupported(
+    fake: RunningFakeProviders, gateway: SdkGateway, stream: bool, fields: dict[str, Any], feature: str
+) -> None:
+    """OpenRouter's own refusal (HTTP 404 'No endpoints found that support ...') names the feature; its text
+    is not copied, nothing is retried."""
+    fake.server.book.rules.append(Rule(action="no_endpoint", provider="openrouter"))
+    call = replace(
+        make_call(Provider.OPENROUTER, [{"role": "user", "content": "x"}]), model="meta-llama/llama-3.3-70b-instruct"
+    )
+    with pytest.raises(ProviderFailure) as caught:
+        await run(gateway, replace(call, **fields), stream)
+    assert caught.value.kind is FailureKind.UNSUPPORTED and not caught.value.kind.retriable
+    assert str(caught.value) == f"openrouter cannot do this: {feature} with this model (no endpoint supports it)"
+    assert [c.status for c in fake.server.book.calls] == [404]
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -31,6 +31,21 @@ def test_plain_text_is_sent_as_strings_with_the_system_lifted_out() -> None:
     assert dropped == ()
 
 
+def test_plain_text_fast_path_matches_the_general_translation_and_copies_nothing() -> None:
+    user = {"role": "user", "content": "hi"}
+    assistant = {"role": "assistant", "content": "hello"}
+    messages = [{"role": "system", "content": "A"}, user, assistant, {"role": "user", "content": ""}]
+    body, _ = t.request(call(messages))
+    assert body["messages"][0] is user and body["messages"][1] is assistant  # passed as they are
+    assert body["messages"] == t._messages(messages) and body["system"] == t._system(messages) == "A"
+    # anything but plain text takes the general translation
+    tool_turn = [user, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "ok"}]  # fmt: skip
+    assert t._plain_text(tool_turn) is None and t._plain_text([{"role": "tool", "content": "x"}]) is None
+    assert t._plain_text([{"role": "user", "content": [{"type": "text", "text": "x"}]}]) is None
+
+
 def test_cache_control_on_a_system_part_makes_system_blocks() -> None:
     system = [{"type": "text", "text": "long", "cache_control": {"type": "ephemeral"}}]
     body, _ = t.request(

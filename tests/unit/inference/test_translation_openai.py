@@ -182,3 +182,70 @@ def test_stream_assembles_parallel_tool_calls() -> None:
         {"id": "b", "type": "function", "function": {"name": "g", "arguments": "{}"}},
     ]
     assert result.finish_reason == "tool_calls" and result.usage == TokenUsage(3, 9, 0, 0, 4)
+
+
+# OpenRouter: no table of its own; known vendors inherit their provider's limits --------------------------
+
+TOOLS = [{"type": "function", "function": {"name": "f"}}]
+
+
+def image(url: str, role: str = "user") -> list[dict[str, Any]]:
+    return [{"role": role, "content": [{"type": "image_url", "image_url": {"url": url}}]}]
+
+
+def routed(model: str, messages: list[dict[str, Any]] = TEXT, **fields: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    return t.request(call(model, messages, **fields), t.OPENROUTER)
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "feature"),
+    [
+        ("openai/o1-mini", {"tools": TOOLS}, "tools with openai/o1-mini"),
+        ("openai/o1-preview:free", {"tools": TOOLS}, "tools with openai/o1-preview:free"),
+        ("openai/o3-mini", {"messages": image("https://x.test/a.png")}, "image input with openai/o3-mini"),
+        ("openai/gpt-3.5-turbo", {"messages": image("data:image/png;base64,AAAA")}, "image input"),
+        (
+            "anthropic/claude-sonnet-4.5",
+            {"tools": TOOLS, "tool_choice": "required", "reasoning_effort": "low"},
+            "reasoning_effort with a forced tool_choice",
+        ),
+        (
+            "anthropic/claude-opus-4",
+            {
+                "tools": TOOLS,
+                "tool_choice": {"type": "function", "function": {"name": "f"}},
+                "reasoning_effort": "high",
+            },
+            "reasoning_effort with a forced tool_choice",
+        ),
+        ("google/gemini-2.5-flash", {"messages": image("data:image/bmp;base64,AAAA")}, "image_url of type image/bmp"),
+        ("meta-llama/llama-3.3-70b", {"messages": image("data:image/tiff;base64,AAAA")}, "image/tiff"),
+    ],
+)
+def test_openrouter_refuses_what_the_route_is_known_not_to_take(model: str, fields: Any, feature: str) -> None:
+    with pytest.raises(Unsupported, match="openrouter cannot do this") as caught:
+        routed(model, **fields)
+    assert feature in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        ("openai/gpt-4.1", {"tools": TOOLS, "messages": image("https://x.test/a.png")}),
+        ("openai/o4-mini", {"tools": TOOLS, "tool_choice": "required", "reasoning_effort": "high"}),
+        ("anthropic/claude-sonnet-4.5", {"tools": TOOLS, "tool_choice": "auto", "reasoning_effort": "low"}),
+        ("anthropic/claude-sonnet-4.5", {"messages": image("https://x.test/a.png", role="system")}),
+        ("google/gemini-2.5-flash", {"messages": image("https://x.test/a.png")}),  # OpenRouter fetches URLs
+        ("google/gemini-2.5-flash", {"tools": TOOLS, "tool_choice": "required", "reasoning_effort": "low"}),
+        ("meta-llama/llama-3.3-70b", {"tools": TOOLS, "messages": image("data:image/webp;base64,AAAA")}),
+        ("o1-mini", {"tools": TOOLS}),  # not an openai/ id: OpenRouter's own answer decides
+    ],
+)
+def test_openrouter_passes_what_the_route_may_take(model: str, fields: Any) -> None:
+    body, _ = routed(model, **fields)
+    assert body["model"] == model
+
+
+def test_openrouter_text_only_is_not_inspected() -> None:
+    body, dropped = routed("openai/o1-mini")
+    assert body["messages"] is TEXT and dropped == ()

@@ -40,12 +40,17 @@ class KafkaConfig:
             value = env.get(f"BYOK_KAFKA_{name}", "").strip()
             return value or None
 
+        password, password_file = get("SASL_PASSWORD"), get("SASL_PASSWORD_FILE")
+        if password is None and password_file is not None:
+            with open(password_file) as held:  # docker compose: the principal's own volume
+                password = held.read().strip() or None
+
         return cls(
             bootstrap=get("BOOTSTRAP") or cls.bootstrap,
             security_protocol=get("SECURITY_PROTOCOL") or cls.security_protocol,
             sasl_mechanism=get("SASL_MECHANISM") or cls.sasl_mechanism,
             sasl_username=get("SASL_USERNAME"),
-            sasl_password=get("SASL_PASSWORD"),
+            sasl_password=password,
             ssl_cafile=get("SSL_CAFILE"),
             ssl_certfile=get("SSL_CERTFILE"),
             ssl_keyfile=get("SSL_KEYFILE"),

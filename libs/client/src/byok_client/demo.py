@@ -78,10 +78,15 @@ async def _charges(kafka: KafkaConfig, tenant: str, wanted: int, ready: asyncio.
 
 def _coordinates() -> tuple[str, str, KafkaConfig, KafkaConfig]:
     """(key-vault URL, JWT secret, producer and analyst Kafka settings): from the environment when it
-    names them (docker compose's demo profile), else from the local stack's .run/ files."""
+    names them (docker compose's demo profile: the producer's login in BYOK_KAFKA_*, the analyst's password
+    in the file BYOK_DEMO_ANALYST_PASSWORD_FILE), else from the local stack's .run/ files."""
     if os.environ.get("BYOK_KEYVAULT_URL") and os.environ.get("BYOK_AUTH_JWT_SECRET"):
-        kafka = KafkaConfig.from_env()
-        return os.environ["BYOK_KEYVAULT_URL"], os.environ["BYOK_AUTH_JWT_SECRET"], kafka, kafka
+        kafka, analyst = KafkaConfig.from_env(), KafkaConfig.from_env()
+        if os.environ.get("BYOK_DEMO_ANALYST_PASSWORD_FILE"):
+            as_analyst = {"BYOK_KAFKA_SASL_USERNAME": "analyst", "BYOK_KAFKA_SASL_PASSWORD": ""}
+            as_analyst["BYOK_KAFKA_SASL_PASSWORD_FILE"] = os.environ["BYOK_DEMO_ANALYST_PASSWORD_FILE"]
+            analyst = KafkaConfig.from_env({**os.environ, **as_analyst})
+        return os.environ["BYOK_KEYVAULT_URL"], os.environ["BYOK_AUTH_JWT_SECRET"], kafka, analyst
     stack, services = _env_file("stack.env"), _env_file("services.env")
     return (
         services["BYOK_KEYVAULT_URL"],

@@ -6,9 +6,10 @@ Production options: Kafka over TLS with SASL, Vault AppRole instead of a token.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,10 +21,19 @@ class KafkaSettings(BaseSettings):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    sasl_password_file: str | None = Field(
+        None, description="A file holding the SASL password (docker compose: each service's own volume)"
+    )
     ssl_cafile: str | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     client_id: str = "byok"
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> KafkaSettings:
+        if self.sasl_password is None and self.sasl_password_file:
+            self.sasl_password = SecretStr(Path(self.sasl_password_file).read_text().strip())
+        return self
 
 
 class VaultSettings(BaseSettings):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from .common import Event, Provider, UtcDatetime, utc_now
+from .ids import DerivedIds
 from .validation import Id, ShortText
 
 KeyEventType = Literal["key.stored", "key.rotated", "key.deleted", "key.invalid"]
@@ -18,11 +18,12 @@ KeyEventType = Literal["key.stored", "key.rotated", "key.deleted", "key.invalid"
 PRODUCER_HEADER = "byok-producer"
 INFERENCE_PRODUCER = "inference"
 _EVENT_NAMESPACE = uuid.UUID("6f3b1c52-3a8e-4f0c-9d59-2f7f4f7b9a10")
+_event_ids = DerivedIds(_EVENT_NAMESPACE)
 
 
 def key_invalid_event_id(tenant_id: str, request_id: str) -> str:
     """The id of the key.invalid a request causes: the same request marks a key once, whoever retries."""
-    return str(uuid.uuid5(_EVENT_NAMESPACE, json.dumps(["key.invalid", tenant_id, request_id])))
+    return _event_ids("key.invalid", tenant_id, request_id)
 
 
 class KeyEvent(Event):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, TypeGuard
 
 import pydantic_core
@@ -71,6 +72,7 @@ def is_valid_id(value: object) -> TypeGuard[str]:
 _MODEL_CHARS = re.compile(r"[A-Za-z0-9._:/\-]+")
 
 
+@lru_cache(maxsize=1024)  # a few model ids recur on every event; a refused one raises (never cached)
 def _check_model(value: str) -> str:
     if not _MODEL_CHARS.fullmatch(value):
         raise ValueError("a model id has only the characters A-Z a-z 0-9 . _ : / -")
@@ -95,6 +97,10 @@ _RFC3339 = re.compile(
 
 
 def _in_range(parsed: datetime) -> datetime:
+    if parsed.tzinfo is UTC:  # the common case (utc_now(), "...Z"): no conversion needed
+        if not EARLIEST <= parsed <= LATEST:
+            raise ValueError("a timestamp lies between 2000-01-01 and 2100-01-01 UTC")
+        return parsed
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("a timestamp carries a UTC offset")
     # The year check first: converting year 1 or 9999 to UTC can overflow, a year in 1999..2100 cannot.
@@ -112,7 +118,10 @@ def parse_timestamp(value: object) -> datetime:
         return _in_range(value)
     if not isinstance(value, str) or len(value) > 40 or not _RFC3339.fullmatch(value):
         raise ValueError("a timestamp is an RFC 3339 string with an offset, e.g. 2026-11-27T15:00:00Z")
-    text = value.upper().replace("Z", "+00:00").replace(" ", "T")
+    if len(value) == 20 and value[10] == "T" and value[19] == "Z":  # 2026-11-27T15:00:00Z: the usual form
+        text = value  # fromisoformat takes it as it is
+    else:
+        text = value.upper().replace("Z", "+00:00").replace(" ", "T")
     head, dot, rest = text.partition(".")
     if dot:  # datetime takes at most microseconds
         digits = len(rest) - 6  # the offset is always 6 characters here
@@ -125,7 +134,9 @@ def parse_timestamp(value: object) -> datetime:
 
 
 def format_timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 Timestamp = Annotated[

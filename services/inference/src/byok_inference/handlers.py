@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from byok_events import (
     UsageEvent,
     utc_now,
 )
+from byok_events.ids import DerivedIds
 from byok_events.keys import key_invalid_event_id
 from byok_sealing import SealedKeyInvalid
 
@@ -50,13 +50,14 @@ log = logging.getLogger("byok.inference")
 T = TypeVar("T")
 
 USAGE_NAMESPACE = uuid.UUID("6f3b1c52-3a8e-4f0c-9d59-2f7f4f7b9a10")
+_usage_ids = DerivedIds(USAGE_NAMESPACE)
 
 
 def usage_event_id(tenant_id: str, request_id: str) -> str:
     """One provider call per request, so the request (tenant_id, request_id) determines the usage event id:
     a retried publish, a redelivered request or a second worker produce the same id and billing charges it
     once; another tenant's request with the same request id gets another event id and is charged too."""
-    return str(uuid.uuid5(USAGE_NAMESPACE, json.dumps(["usage", tenant_id, request_id])))
+    return _usage_ids("usage", tenant_id, request_id)
 
 
 @dataclass
@@ -172,9 +173,10 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
             partition=request.reply_partition,
         )
         return
-    await asyncio.gather(
-        _publish_usage(request, context, completion.usage, deps),
-        deps.publisher.response(
+    # Both publishes in flight at once (each waits for the broker's ack); one task, not gather's two.
+    usage_sent = asyncio.ensure_future(_publish_usage(request, context, completion.usage, deps))
+    try:
+        await deps.publisher.response(
             PromptResponse(
                 request_id=request.request_id,
                 tenant_id=request.tenant_id,
@@ -186,8 +188,9 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
                 **context,
             ),
             partition=request.reply_partition,
-        ),
-    )
+        )
+    finally:
+        await usage_sent
 
 
 async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps, authority: _Authority) -> _Chosen:
@@ -226,7 +229,7 @@ async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps, authority: 
     if slot.source is KeySource.USER and not request.user_id:
         return None
     scope = cast(Scope, slot.source.value)
-    if slot.source is not KeySource.SYSTEM and not await authority.allows():
+    if slot.source is not KeySource.SYSTEM and deps.authority is not None and not await authority.allows():
         # Without the user's authority a stored key is never read, and never silently replaced by a
         # system key: only its existence (metadata) is asked, to know whether it would have been used.
         if await _with_key_store_retries(
@@ -234,24 +237,34 @@ async def _lookup(request: PromptRequest, slot: KeySlot, deps: Deps, authority: 
         ):
             raise _Failed(ErrorCode.UNAUTHORIZED, "a stored key needs the user's token (header byok-user-token)")
         return None
+    try:  # the first attempt without the retry helper's closure: several lookups run on every prompt
+        return await deps.keys.get(scope, request.tenant_id, request.user_id, slot.key_provider)
+    except KeyStoreUnavailable:
+        pass
     return await _with_key_store_retries(
         lambda: deps.keys.get(scope, request.tenant_id, request.user_id, slot.key_provider),
-        deps,  # type: ignore[arg-type]
+        deps,
+        failed_once=True,
     )
 
 
-async def _with_key_store_retries(operation: Callable[[], Awaitable[T]], deps: Deps) -> T:
+async def _with_key_store_retries(operation: Callable[[], Awaitable[T]], deps: Deps, failed_once: bool = False) -> T:
+    """`operation()`, retried while the key store is unavailable (`failed_once`: a first attempt just failed)."""
     attempt = 1
     while True:
-        try:
-            return await operation()
-        except KeyStoreUnavailable:
-            delay = deps.key_store_retry.delay(attempt, None)
-            if delay is None:
-                raise _Failed(ErrorCode.KEY_STORE_UNAVAILABLE, "the key store is unavailable", retriable=True) from None
-            log.warning("key store unavailable, retrying", extra={"attempt": attempt})
-            await deps.sleep(delay)
-            attempt += 1
+        if failed_once:
+            failed_once = False
+        else:
+            try:
+                return await operation()
+            except KeyStoreUnavailable:
+                pass
+        delay = deps.key_store_retry.delay(attempt, None)
+        if delay is None:
+            raise _Failed(ErrorCode.KEY_STORE_UNAVAILABLE, "the key store is unavailable", retriable=True)
+        log.warning("key store unavailable, retrying", extra={"attempt": attempt})
+        await deps.sleep(delay)
+        attempt += 1
 
 
 async def _call_with_retries(

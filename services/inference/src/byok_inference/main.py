@@ -26,6 +26,7 @@ from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_events import topics
 from byok_pricing import load_pricer
+from prometheus_client import Gauge
 
 from .adapters.answered import AnsweredLru
 from .adapters.budgets import BudgetBlocks
@@ -44,6 +45,10 @@ from .handlers import Deps
 from .ports import KeyStore, SealedKeyOpener
 
 log = logging.getLogger("byok.inference")
+
+# A request-supplied key never gets a client of its own (gateway.py): "cached" counts stored keys' clients only,
+# bounded by BYOK_INFERENCE_MAX_SDK_CLIENTS, whatever the number of distinct request keys.
+SDK_CLIENTS = Gauge("byok_inference_sdk_clients", "Provider SDK clients held by the worker", ["state"])
 
 
 @dataclass
@@ -109,6 +114,8 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         settings.providers, timeout=settings.provider_timeout_seconds, max_clients=settings.max_sdk_clients
     )
     gateway.preload(settings.preload_providers)
+    SDK_CLIENTS.labels("cached").set_function(lambda: gateway.cached_clients)
+    SDK_CLIENTS.labels("closing").set_function(lambda: gateway.closing_clients)
     answered = AnsweredLru(settings.dedupe_max_entries)
     budgets = BudgetBlocks()
     deps = Deps(

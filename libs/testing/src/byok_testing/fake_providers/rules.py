@@ -6,8 +6,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Action = Literal["ok", "401", "403", "429", "500", "timeout", "invalid_key"]
-ACTIONS: tuple[str, ...] = ("ok", "401", "403", "429", "500", "timeout", "invalid_key")
+Action = Literal["ok", "401", "403", "429", "500", "timeout", "invalid_key", "no_endpoint"]
+ACTIONS: tuple[str, ...] = ("ok", "401", "403", "429", "500", "timeout", "invalid_key", "no_endpoint")
 
 
 @dataclass
@@ -15,7 +15,8 @@ class Rule:
     """Matches calls by api_key, model and/or provider (None matches anything).
 
     action: ok | 401 | 403 | 429 | 500 | timeout | invalid_key (the provider's own answer to a bad key:
-    Gemini 400 API_KEY_INVALID, others 401). latency_ms is added before answering.
+    Gemini 400 API_KEY_INVALID, others 401) | no_endpoint (OpenRouter only: no upstream endpoint of the
+    model supports a feature of the request, HTTP 404). latency_ms is added before answering.
     times: how many matching calls the rule applies to (None: forever).
     """
 

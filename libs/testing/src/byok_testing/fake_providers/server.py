@@ -177,6 +177,8 @@ class FakeProviderServer:
             return self._bad_request(
                 call, {"error": {"message": problem, "type": "invalid_request_error", "param": None, "code": None}}
             )
+        if action == "no_endpoint" and provider == "openrouter":
+            return self._no_endpoint(call, turn)
         if error := self._chat_error(action, retry_after, call):
             return error
         numbers = self._numbers(turn, provider)
@@ -226,6 +228,17 @@ class FakeProviderServer:
             status=error[0],
             headers=self._retry_headers(retry_after),
         )
+
+    @staticmethod
+    def _no_endpoint(call: Call, turn: Turn) -> web.Response:
+        """OpenRouter's answer when no endpoint of the model can do what the request asks (HTTP 404)."""
+        feature = "tool use" if turn.tools else "image input" if turn.images else "the requested parameters"
+        call.status = 404
+        message = (
+            f"No endpoints found that support {feature}. To learn more about provider routing, visit: "
+            "https://openrouter.ai/docs/provider-routing"
+        )
+        return web.json_response({"error": {"message": message, "code": 404}}, status=404)
 
     def _chat_error(self, action: str, retry_after: float | None, call: Call) -> web.Response | None:
         error = {

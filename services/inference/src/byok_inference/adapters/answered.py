@@ -30,22 +30,26 @@ class AnsweredLru:
         self._max = max_entries
         self._answered: set[int] = set()
         self._ages: deque[int] = deque()
-        self._in_progress: set[RequestName] = set()
+        self._in_progress: dict[RequestName, int] = {}  # name -> its digest (computed once per request)
 
     def claim(self, tenant_id: str, request_id: str) -> bool:
         name = (tenant_id, request_id)
-        if name in self._in_progress or _digest(tenant_id, request_id) in self._answered:
+        if name in self._in_progress:
             return False
-        self._in_progress.add(name)
+        digest = _digest(tenant_id, request_id)
+        if digest in self._answered:
+            return False
+        self._in_progress[name] = digest
         return True
 
     def finish(self, tenant_id: str, request_id: str, answered: bool) -> None:
-        self._in_progress.discard((tenant_id, request_id))
+        digest = self._in_progress.pop((tenant_id, request_id), None)
         if answered:
-            self.add(tenant_id, request_id)
+            self.add(tenant_id, request_id, digest)
 
-    def add(self, tenant_id: str, request_id: str) -> None:
-        digest = _digest(tenant_id, request_id)
+    def add(self, tenant_id: str, request_id: str, digest: int | None = None) -> None:
+        if digest is None:
+            digest = _digest(tenant_id, request_id)
         if digest in self._answered:
             return
         self._answered.add(digest)

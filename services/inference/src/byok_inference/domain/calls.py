@@ -9,7 +9,9 @@ from typing import Any
 from byok_events import Provider
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__ (three times the cost), and
+# these are built on every prompt. Treat them as values all the same.
+@dataclass
 class TokenUsage:
     input_tokens: int  # TOTAL input, cache reads and writes included
     output_tokens: int
@@ -22,7 +24,7 @@ class TokenUsage:
         return self.input_tokens > 0 or self.output_tokens > 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class ProviderCall:
     provider: Provider  # the API called (openrouter when routed through it)
     model: str  # the model id sent to it
@@ -36,10 +38,9 @@ class ProviderCall:
     tool_choice: str | dict[str, Any] | None = None
     reasoning_effort: str | None = None
     reuse_client: bool = True  # False for request-supplied keys: their SDK client lives for this call only
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Completion:
     text: str
     finish_reason: str | None  # normalised: stop | length | tool_calls | content_filter | error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from byok_events import Provider
 
@@ -27,6 +28,7 @@ _DATE_SUFFIX = re.compile(r"-(\d{8}|latest)\Z")
 _VERSION_DIGITS = re.compile(r"(?<=\d)-(?=\d(?:\Z|-))")
 
 
+@lru_cache(maxsize=4096)  # asked on every prompt, for a few models; an unknown model raises (not cached)
 def route_model(model: str) -> tuple[Provider, str]:
     """(provider, model id to send it) for a request's model. An explicit `provider/` prefix wins."""
     for prefix, provider in _PREFIXES.items():

@@ -53,3 +53,26 @@ def unreachable(provider: str, what: str) -> ProviderFailure:
 def unsupported(exc: Exception) -> ProviderFailure:
     """A request the provider cannot do, found while translating it (no call was made)."""
     return ProviderFailure(FailureKind.UNSUPPORTED, str(exc))
+
+
+# OpenRouter's answer when no upstream endpoint of the model can do a feature of the request (HTTP 404,
+# "No endpoints found that support tool use", "... image input", "... the provided 'tool_choice' value").
+_NO_ENDPOINT = "no endpoints found that support"
+_FEATURES = (
+    ("tool_choice", "tool_choice"),
+    ("tool use", "tools"),
+    ("image", "image input"),
+    ("reasoning", "reasoning_effort"),
+)
+
+
+def openrouter_unsupported(status: int, message: str | None) -> ProviderFailure | None:
+    """The route cannot do a feature (no tokens used): unsupported, naming the feature from a fixed list
+    (OpenRouter's own text is not copied)."""
+    text = (message or "").lower()
+    if status != 404 or _NO_ENDPOINT not in text:
+        return None
+    feature = next((name for phrase, name in _FEATURES if phrase in text), "a feature of this request")
+    return ProviderFailure(
+        FailureKind.UNSUPPORTED, f"openrouter cannot do this: {feature} with this model (no endpoint supports it)"
+    )

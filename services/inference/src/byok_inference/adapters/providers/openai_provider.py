@@ -49,7 +49,8 @@ async def complete(
                 await on_delta(delta.text, delta.tool_calls)
         return state.completion()
     except openai.APIStatusError as exc:
-        failure: ProviderFailure = errors.from_status(name, exc.status_code, exc.response.headers)
+        unsupported = errors.openrouter_unsupported(exc.status_code, exc.message) if name == "openrouter" else None
+        failure: ProviderFailure = unsupported or errors.from_status(name, exc.status_code, exc.response.headers)
     except openai.APITimeoutError:
         failure = errors.timeout(name)
     except openai.APIConnectionError as exc:

@@ -121,6 +121,11 @@ def _tool_choice(choice: Any) -> dict[str, Any] | None:
     return {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}[choice]
 
 
+def forces_a_tool(choice: Any) -> bool:
+    """tool_choice "required" or a named function: Anthropic refuses extended thinking with either."""
+    return choice == "required" or isinstance(choice, dict)
+
+
 def _tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for t in tools:
@@ -144,12 +149,38 @@ def _continues_tool_loop(messages: list[dict[str, Any]]) -> bool:
     return False
 
 
+def _plain_text(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]] | None:
+    """(system, messages) when every message is plain text (the common prompt): the user and assistant
+    messages are sent as they are, nothing is copied. None when any message has parts or tool fields."""
+    systems: list[str] = []
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if len(m) != 2 or m.get("content").__class__ is not str:
+            return None
+        if m["role"] == "system":
+            systems.append(m["content"])
+        elif m["role"] == "tool":
+            return None
+        else:
+            out.append(m)
+    return ("\n\n".join(systems) if systems else None), out
+
+
 def request(call: ProviderCall, *, stream: bool = False) -> tuple[dict[str, Any], tuple[str, ...]]:
     """(Messages API body, names of the settings dropped)."""
     messages = call.messages
-    dropped = [p for p in ("temperature", "top_p") if getattr(call, p) is not None]
-    body: dict[str, Any] = {"model": call.model, "max_tokens": call.max_tokens, "messages": _messages(messages)}
-    system = _system(messages)
+    dropped = []
+    if call.temperature is not None:
+        dropped.append("temperature")
+    if call.top_p is not None:
+        dropped.append("top_p")
+    plain = _plain_text(messages)
+    system: str | list[dict[str, Any]] | None
+    if plain is not None:
+        system, sent = plain
+    else:
+        system, sent = _system(messages), _messages(messages)
+    body: dict[str, Any] = {"model": call.model, "max_tokens": call.max_tokens, "messages": sent}
     if system:
         body["system"] = system
     if call.stop:
@@ -160,7 +191,7 @@ def request(call: ProviderCall, *, stream: bool = False) -> tuple[dict[str, Any]
     if choice is not None:
         body["tool_choice"] = choice
     if call.reasoning_effort:
-        if choice is not None and choice["type"] in ("any", "tool"):
+        if forces_a_tool(call.tool_choice):
             raise Unsupported(NAME, "reasoning_effort with a forced tool_choice (required or a named function)")
         if _continues_tool_loop(messages):
             dropped.append("reasoning_effort")

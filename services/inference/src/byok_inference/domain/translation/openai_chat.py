@@ -4,6 +4,13 @@ Differences handled here: OpenAI's reasoning models (o1/o3/o4/gpt-5) take `reaso
 `max_completion_tokens` but no sampling settings; other OpenAI models ignore `reasoning_effort`;
 OpenAI refuses `cache_control` on parts (its caching is automatic), OpenRouter forwards it; OpenRouter
 takes reasoning as `reasoning: {"effort": ...}` and reports cache writes.
+
+OpenRouter has no capability table of its own: it passes a request to one of many upstream providers,
+fetches image URLs itself and takes images anywhere, so a request is refused before the call only for what
+is known to fail (`openrouter_limits`): data-URL images of a type OpenRouter does not take; an `openai/`
+model inherits OpenAI's table below; an `anthropic/` model cannot think under a forced tool choice. Other
+limits of a route are OpenRouter's to report ("No endpoints found that support ...", HTTP 404), which the
+adapter answers as invalid_request too, naming the feature (no tokens are used).
 """
 
 from __future__ import annotations
@@ -11,11 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..calls import Completion, ProviderCall, TokenUsage
-from .common import Delta, StreamState, Unsupported
+from . import anthropic
+from .common import Delta, StreamState, Unsupported, parse_data_url
 
 OPENAI = "openai"
 OPENROUTER = "openrouter"
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+OPENROUTER_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 _TEXT_ONLY_PREFIXES = ("o1-mini", "o3-mini", "gpt-3.5")  # no image input
 _NO_TOOLS_PREFIXES = ("o1-mini", "o1-preview")
 _FINISH = {
@@ -36,10 +45,33 @@ def finish_reason(value: str | None) -> str | None:
     return None if value is None else _FINISH.get(value, "stop")
 
 
-def _has_images(messages: list[dict[str, Any]]) -> bool:
-    return any(
-        isinstance(m.get("content"), list) and any(p.get("type") == "image_url" for p in m["content"]) for m in messages
-    )
+def _images(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for m in messages if isinstance(m.get("content"), list) for p in m["content"] if p["type"] == "image_url"]
+
+
+def _openai_limits(call: ProviderCall, name: str, model: str) -> None:
+    """What some OpenAI models cannot do (model: the OpenAI id, without OpenRouter's `openai/`)."""
+    if call.tools and model.startswith(_NO_TOOLS_PREFIXES):
+        raise Unsupported(name, f"tools with {call.model}")
+    if model.startswith(_TEXT_ONLY_PREFIXES) and _images(call.messages):
+        raise Unsupported(name, f"image input with {call.model} (a text-only model)")
+
+
+def openrouter_limits(call: ProviderCall) -> None:
+    """Unsupported for what an OpenRouter route is known not to take (see the module's docstring)."""
+    vendor, _, model = call.model.partition("/")
+    for part in _images(call.messages):
+        url = part["image_url"]["url"]
+        if url.startswith("data:"):
+            media_type, _ = parse_data_url(url, OPENROUTER)
+            if media_type not in OPENROUTER_IMAGE_TYPES:
+                raise Unsupported(OPENROUTER, f"image_url of type {media_type} (png, jpeg, webp, gif only)")
+    if vendor == "openai":
+        _openai_limits(call, OPENROUTER, model)
+    elif vendor == "anthropic" and call.reasoning_effort and anthropic.forces_a_tool(call.tool_choice):
+        raise Unsupported(
+            OPENROUTER, f"reasoning_effort with a forced tool_choice (required or a named function) for {call.model}"
+        )
 
 
 def _without_cache_control(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -62,24 +94,26 @@ def request(call: ProviderCall, name: str = OPENAI, *, stream: bool = False) -> 
     openrouter = name == OPENROUTER
     dropped: list[str] = []
     messages = call.messages
-    if not openrouter:
-        if call.tools and call.model.startswith(_NO_TOOLS_PREFIXES):
-            raise Unsupported(name, f"tools with {call.model}")
-        if call.model.startswith(_TEXT_ONLY_PREFIXES) and _has_images(messages):
-            raise Unsupported(name, f"image input with {call.model} (a text-only model)")
+    plain_text = not call.tools and all(m.get("content").__class__ is str for m in messages)
+    if openrouter:
+        if not plain_text or call.reasoning_effort:
+            openrouter_limits(call)
+    elif not plain_text:
+        _openai_limits(call, name, call.model)
         messages = _without_cache_control(messages)
     body: dict[str, Any] = {"model": call.model, "messages": messages}
     # OpenAI's newer models only take max_completion_tokens; OpenRouter documents max_tokens.
     body["max_tokens" if openrouter else "max_completion_tokens"] = call.max_tokens
     reasoning = not openrouter and is_reasoning_model(call.model)
-    for param in ("temperature", "top_p"):
-        value = getattr(call, param)
-        if value is None:
-            continue
-        if reasoning:
-            dropped.append(param)  # OpenAI's reasoning models refuse sampling settings
-        else:
-            body[param] = value
+    if call.temperature is not None or call.top_p is not None:
+        for param in ("temperature", "top_p"):
+            value = getattr(call, param)
+            if value is None:
+                continue
+            if reasoning:
+                dropped.append(param)  # OpenAI's reasoning models refuse sampling settings
+            else:
+                body[param] = value
     if call.stop:
         if reasoning:
             dropped.append("stop")
