@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -46,6 +47,15 @@ PROVIDER_LATENCY_MS = 200
 
 
 def free_port() -> int:
+    """A free port below the kernel's ephemeral range (32768+): a server restarted on it (Vault, a broker) does
+    not find it taken by some process's outgoing connection."""
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
