@@ -413,10 +413,13 @@ async def test_key_events_through_the_stack(stack: Stack) -> None:
             return None
 
         def edit(data: dict[str, Any]) -> None:  # marks no key of a tenant outside this run
-            derived = data["event_id"] == key_invalid_event_id(data["tenant_id"], data.get("request_id"))
+            request_id = data.get("request_id")
+            derived = isinstance(request_id, str) and data["event_id"] == key_invalid_event_id(
+                str(data["tenant_id"]), request_id
+            )
             data["tenant_id"] = f"{RUN}-kh{i}"
             if derived:
-                data["event_id"] = key_invalid_event_id(data["tenant_id"], data.get("request_id"))
+                data["event_id"] = key_invalid_event_id(data["tenant_id"], request_id)
 
         return edit
 

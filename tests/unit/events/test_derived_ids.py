@@ -52,3 +52,10 @@ def test_parts_cannot_be_forged_by_a_separator() -> None:
 
 def test_key_invalid_event_id_is_unchanged() -> None:
     assert key_invalid_event_id("acme", "r-1") == reference("key.invalid", "acme", "r-1")
+
+
+def test_a_part_that_is_not_a_string_is_derived_as_before_not_a_crash() -> None:
+    """Regression (the stack fuzz): a hostile record's null request_id reached the derivation."""
+    ids = DerivedIds(NAMESPACE)
+    for parts in (("key.invalid", "t", None), ("key.invalid", 7, "r"), ("a", ["b"], {"c": 1})):
+        assert ids(*parts) == str(uuid.uuid5(NAMESPACE, json.dumps(list(parts))))  # type: ignore[arg-type]

@@ -15,8 +15,8 @@ class DerivedIds:
         self._namespace = namespace.bytes
 
     def __call__(self, *parts: str) -> str:
-        joined = "".join(parts)
-        if joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined:
+        joined = "".join(parts) if all(type(part) is str for part in parts) else ""  # other types: json.dumps
+        if joined and joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined:
             name = '["' + '", "'.join(parts) + '"]'  # what json.dumps writes for such strings
         else:
             name = json.dumps(list(parts))
