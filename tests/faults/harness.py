@@ -410,6 +410,12 @@ class Run:
 
         try:
             await wait_for(all_answered, timeout, "a final answer to every request", every=0.2)
+
+            async def all_billed() -> bool:  # an answered request whose usage event is lost is never charged
+                completed = {rid for rid, body in self._finals().items() if body["status"] == "completed"}
+                return completed <= {body["request_id"] for body in self._usage().values()}
+
+            await wait_for(all_billed, 30, "a usage event for every completed request", every=0.2)
             await wait_for(self._charged_all, timeout, "every usage event charged in the ledger", every=0.5)
 
             lagging: dict[str, int] = {}

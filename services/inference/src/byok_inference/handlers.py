@@ -173,24 +173,24 @@ async def _run(request: PromptRequest, deps: Deps, authority: _Authority) -> Non
             partition=request.reply_partition,
         )
         return
-    # Both publishes in flight at once (each waits for the broker's ack); one task, not gather's two.
-    usage_sent = asyncio.ensure_future(_publish_usage(request, context, completion.usage, deps))
-    try:
-        await deps.publisher.response(
-            PromptResponse(
-                request_id=request.request_id,
-                tenant_id=request.tenant_id,
-                status="completed",
-                output_text=completion.text,
-                finish_reason=completion.finish_reason,
-                usage=_usage_model(completion.usage),
-                **_agent_fields(completion, request),
-                **context,
-            ),
-            partition=request.reply_partition,
-        )
-    finally:
-        await usage_sent
+    # The usage event is acknowledged before the answer is sent. The other order loses a charge: a worker
+    # killed between the answer's ack and the usage's leaves a request that is answered (so never run again)
+    # and never billed. This order at worst runs it again and publishes the same usage event_id, which
+    # billing charges once (the fault suite's kill -9 and rebalance scenarios check it).
+    await _publish_usage(request, context, completion.usage, deps)
+    await deps.publisher.response(
+        PromptResponse(
+            request_id=request.request_id,
+            tenant_id=request.tenant_id,
+            status="completed",
+            output_text=completion.text,
+            finish_reason=completion.finish_reason,
+            usage=_usage_model(completion.usage),
+            **_agent_fields(completion, request),
+            **context,
+        ),
+        partition=request.reply_partition,
+    )
 
 
 async def _resolve_key(request: PromptRequest, provider: Provider, deps: Deps, authority: _Authority) -> _Chosen:
