@@ -73,3 +73,16 @@ only_env() { # names...: unset every exported variable but these (call in the su
   local name keep=" PATH HOME LANG TZ TMPDIR $* "
   for name in $(compgen -e); do [[ $keep == *" $name "* ]] || unset "$name" 2>/dev/null || true; done
 }
+
+apt_install() { # packages...: Debian packages, as root or through sudo; a stale package list is refreshed once
+  local sudo=""
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || die "installing $* needs root or sudo (apt-get install $*)"
+    sudo="sudo -n"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1; then
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null
+  fi
+}

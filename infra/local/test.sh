@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$REPO"
 t0="$(now)"
 infra/browser/install.sh || die "Chromium for tests/browser did not install"
+infra/compose/install.sh || die "docker-compose for tests/unit/test_compose_config.py did not install"
 started_here=0
 if [[ ! -f "$BYOK_RUN_DIR/stack.env" ]]; then
   started_here=1
