@@ -12,14 +12,14 @@ from ...domain.translation import anthropic as translate
 from ...domain.translation.common import StreamState, Unsupported
 from ...ports import DeltaSink
 from . import errors
-from .sdk_post import AnthropicOptions, post_json
+from .sdk_post import AnthropicOptions, AsyncAnthropic, post_json
 
 NAME = "anthropic"
 _STREAM_CLS = anthropic.AsyncStream[object]
 
 
 def make_client(api_key: str, base_url: str | None, timeout: float) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
+    return AsyncAnthropic(
         api_key=api_key,
         base_url=base_url,
         timeout=timeout,

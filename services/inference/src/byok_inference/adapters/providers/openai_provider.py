@@ -11,14 +11,14 @@ from ...domain.translation import openai_chat as translate
 from ...domain.translation.common import StreamState, Unsupported
 from ...ports import DeltaSink
 from . import errors
-from .sdk_post import OpenAIOptions, post_json
+from .sdk_post import AsyncOpenAI, OpenAIOptions, post_json
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 _STREAM_CLS = openai.AsyncStream[object]
 
 
 def make_client(api_key: str, base_url: str | None, timeout: float) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
+    return AsyncOpenAI(
         api_key=api_key,
         base_url=base_url,
         timeout=timeout,
