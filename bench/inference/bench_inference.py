@@ -58,10 +58,15 @@ def stack_env() -> dict[str, str]:
     return values
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (the worker's CPU is less noisy than prompts/s on a shared machine)."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """utime and stime of a process, seconds (the worker's CPU is less noisy than prompts/s on a shared machine)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def rss_kb(pid: int) -> int:
@@ -200,7 +205,7 @@ async def measure(
                     peaks["rss_kb"] = max(peaks["rss_kb"], rss_kb(worker.pid))
                 except (aiohttp.ClientError, OSError):
                     pass
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(args.sample_every)
 
     async def consume() -> None:
         while len(received) < args.n:
@@ -220,6 +225,7 @@ async def measure(
     model = MODELS[args.provider]
     content = "Summarise the benefits of event-driven architectures for LLM gateways in three bullet points."
     cpu_start = cpu_seconds(worker.pid), cpu_seconds(fake_pid)
+    split_start = cpu_split(worker.pid)
     started = time.perf_counter()
     for i in range(args.n):
         rid = f"bench-{tag}-{i}"
@@ -245,6 +251,7 @@ async def measure(
     await producer.flush()
     await asyncio.wait_for(reader, timeout=args.timeout)
     cpu_end = cpu_seconds(worker.pid), cpu_seconds(fake_pid)
+    split_end = cpu_split(worker.pid)
     finished = max(received.values())
     sampler.cancel()
     await producer.stop()
@@ -273,6 +280,10 @@ async def measure(
             round(to_reader[int(len(to_reader) * 0.99) - 1], 1),
         ],
         "worker_cpu_ms_per_prompt": round((cpu_end[0] - cpu_start[0]) * 1000 / args.n, 3),
+        "worker_cpu_user_system_ms_per_prompt": [
+            round((split_end[0] - split_start[0]) * 1000 / args.n, 3),
+            round((split_end[1] - split_start[1]) * 1000 / args.n, 3),
+        ],
         "worker_cpu_share": round((cpu_end[0] - cpu_start[0]) / (finished - started), 2),
         "fake_provider_cpu_ms_per_prompt": round((cpu_end[1] - cpu_start[1]) * 1000 / args.n, 3),
         "key_store": args.key_store,
@@ -290,6 +301,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0, help="publish at most this many prompts/s (0: flat out)")
     parser.add_argument(
         "--key-store", choices=["vault", "env"], default="", help="default: vault when the stack has it"
+    )
+    parser.add_argument(
+        "--sample-every",
+        type=float,
+        default=0.1,
+        help="seconds between samples of the worker's /metrics and RSS (each scrape costs the worker CPU)",
     )
     parser.add_argument("--profile", default="", help="write a cProfile of the worker to this file")
     parser.add_argument("--timeout", type=float, default=600)

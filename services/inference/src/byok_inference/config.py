@@ -87,6 +87,26 @@ class InferenceSettings(BaseSettings):
         default=100, ge=0, le=10_000, description="How long the broker holds a fetch when there is nothing new"
     )
     poll_ms: int = Field(default=100, ge=1, description="How long one poll waits for records")
+    fetch_partition_max_bytes: int = Field(
+        default=128 * 1024,
+        ge=16 * 1024,
+        le=8 * 1024 * 1024,
+        description="Records read ahead per partition and fetch (a larger record still comes, alone: KIP-74); "
+        "the read-ahead is held in memory: 1 MiB per partition cost ~5 MB more RSS and no throughput (bench)",
+    )
+    state_fetch_min_bytes: int = Field(
+        default=64 * 1024,
+        ge=1,
+        le=8 * 1024 * 1024,
+        description="The state follower's fetch waits for this much (or FETCH_MAX_WAIT_MS): one fetch per "
+        "answer on byok.prompt.responses cost the prompt path ~2.5 ms of p50 at 500 prompts/s (bench)",
+    )
+    fetch_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        description="Records read ahead per fetch, all partitions together",
+    )
     producer_linger_ms: int = Field(
         default=0, ge=0, description="0: send at once; batches still form while a request is in flight"
     )

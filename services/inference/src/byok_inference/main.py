@@ -137,9 +137,18 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         fingerprints=Fingerprints(vault) if vault is not None else Fingerprints.ephemeral(),
         default_max_tokens=settings.default_max_tokens,
     )
+    read_ahead = {
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "max_partition_fetch_bytes": settings.fetch_partition_max_bytes,
+        "fetch_max_bytes": settings.fetch_max_bytes,
+    }
     follower = StateFollower(
         AIOKafkaConsumer(
-            **kafka, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms
+            **kafka,
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_min_bytes=settings.state_fetch_min_bytes,
+            **read_ahead,
         ),
         state_topics(
             answered=answered, budgets=budgets, evict=keys.evict, dedupe_window=settings.dedupe_window_seconds
@@ -152,8 +161,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
-        max_partition_fetch_bytes=1024 * 1024,  # a larger record still comes, alone (KIP-74)
-        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        **read_ahead,
     )
     limits = Limits(max_request_bytes=settings.max_request_bytes)
     loop = ConsumerRunner(
