@@ -110,9 +110,13 @@ async def test_a_prepared_request_is_the_request_the_sdk_builds(fake: RunningFak
         base = type(client).__mro__[2]  # the SDK's own class, under the mixin
         assert base in (openai.AsyncOpenAI, anthropic.AsyncAnthropic)
         template = sdk_post._template(options_cls, path)
-        for cookie in (None, "from-the-provider", "changed"):
-            if cookie:  # a provider may set cookies; httpx2 sends them back on later requests
+        # A provider may set cookies; httpx2 sends the jar's cookies of the moment with each request. The
+        # first requests (the ones the prepared ones are made from) go out with a cookie that then changes.
+        for cookie in ("first", "changed", None):
+            if cookie:
                 client._client.cookies.set("__cf_bm", cookie)
+            else:
+                client._client.cookies.clear()
             for retries_taken in (0, 1, 2, 0):
                 for body in BODIES:
                     ours = client._build_request(

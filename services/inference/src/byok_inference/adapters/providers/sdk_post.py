@@ -34,6 +34,10 @@ from openai._models import FinalRequestOptions as OpenAIOptions
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
+# Set by httpx2 from each request's body and the client's cookie jar at that moment, never kept.
+_PER_REQUEST_HEADERS = (b"content-length", b"cookie")
+
+
 class JsonBody(bytes):
     """A JSON body encoded by `post_json`, sent as the options' `content` (the SDKs send bytes as they are):
     the mark that the prepared-request path may build the request."""
@@ -54,11 +58,12 @@ class _PreparedPosts:
         key = (options.url, retries_taken)
         parts = prepared.get(key)
         if parts is None:
-            sample = super()._build_request(  # type: ignore[misc]
-                options.model_copy(update={"content": b"{}"}), retries_taken=retries_taken
-            )
-            headers = [(k, v) for k, v in sample.headers.raw if k.lower() != b"content-length"]
-            parts = prepared[key] = (sample.url, headers, sample.extensions)
+            # The first request is the SDK's own; what does not depend on the body or the cookie jar is kept.
+            # (A per-call key copy, made by `with_options` for one request, so costs nothing extra.)
+            request: httpx2.Request = super()._build_request(options, retries_taken=retries_taken)  # type: ignore[misc]
+            headers = [(k, v) for k, v in request.headers.raw if k.lower() not in _PER_REQUEST_HEADERS]
+            prepared[key] = (request.url, headers, request.extensions)
+            return request
         url, headers, extensions = parts
         cookies = self._client.cookies  # type: ignore[attr-defined]
         return httpx2.Request(
