@@ -206,6 +206,47 @@ async def test_batches_are_finished_in_order_and_committed_after_each() -> None:
     assert handler.written == [str(i).encode() for i in range(350)]
 
 
+async def test_at_a_steady_rate_batches_grow_instead_of_queueing_behind_each_other() -> None:
+    """Records arrive one every 2 ms; writing a batch takes 30 ms. The runner holds at most two unfinished
+    batches (one written, the next prepared) and the next fetch takes everything that arrived meanwhile.
+    (Before: a new batch per 10 ms poll, each waiting for the one before it, so the consumer kept ~3 records
+    per 30 ms, fell behind, and had almost everything fetched but unfinished.)"""
+    consumer, sink = FakeConsumer(), FakeDeadLetterSink()
+    sizes: list[int] = []
+    unfinished = 0
+    most_unfinished = 0
+
+    class SlowWrites(Batches):
+        def prepare(self, recs: list[Rec]) -> list[Rec]:
+            nonlocal unfinished, most_unfinished
+            unfinished += 1
+            most_unfinished = max(most_unfinished, unfinished)
+            return recs
+
+        async def finish(self, prepared: list[Rec]) -> None:
+            nonlocal unfinished
+            await asyncio.sleep(0.03)
+            sizes.append(len(prepared))
+            self.written.extend(r.value for r in prepared)
+            unfinished -= 1
+
+    n = 300
+
+    async def feed() -> None:
+        for i in range(n):
+            consumer.add(records(TOPIC, [str(i).encode()], start=i))
+            await asyncio.sleep(0.002)
+
+    feeder = asyncio.create_task(feed())
+    handler = SlowWrites()
+    runner = batch_runner(consumer, sink, handler)
+    await run_until(runner, lambda: consumer.committed.get(TP) == n)
+    await feeder
+    assert handler.written == [str(i).encode() for i in range(n)]
+    assert most_unfinished <= 2, f"{most_unfinished} batches were unfinished at once"
+    assert len(sizes) < n / 5 and max(sizes) > 10, sizes
+
+
 async def test_a_refused_write_in_batch_mode_is_fatal_and_uncommitted() -> None:
     consumer, sink = FakeConsumer(), FakeDeadLetterSink()
 

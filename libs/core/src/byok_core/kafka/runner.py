@@ -20,6 +20,7 @@ committed before they move; stop() drains everything in flight, commits, and lea
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -116,6 +117,13 @@ class ConsumerRunner:
         self._offsets: dict[TopicPartition, PartitionOffsets] = {}
         self._tasks: dict[TopicPartition, set[asyncio.Task[None]]] = {}
         self._previous_batch: asyncio.Task[None] | None = None
+        # Batch mode holds at most this many unfinished batches (2: one written while the next is prepared).
+        # Fetching a new batch for every poll instead queued hundreds of small batches behind one another at a
+        # moderate steady rate (each finishing in its own transaction, strictly in order), so the consumer fell
+        # behind with most of its records fetched but unfinished; waiting lets the next batch take everything
+        # that arrived meanwhile (soak: lag of 10,000 records in 30 s cycles at 690 usage events/s, now flat).
+        self._pending_batches: collections.deque[asyncio.Task[None]] = collections.deque()
+        self._max_pending_batches = max(1, max_in_flight // self._max_batch)
         self._in_flight = 0
         self.peak_in_flight = 0
         self._slot_freed = asyncio.Event()
@@ -166,6 +174,9 @@ class ConsumerRunner:
                         continue
                 if self._batches is None:
                     fetched = await self._fetch_fairly(min(free, self._max_batch))
+                elif not await self._batch_slot():
+                    await self._commit_due()
+                    continue
                 else:
                     fetched = await self._consumer.getmany(
                         timeout_ms=self._poll_ms, max_records=min(free, self._max_batch)
@@ -265,7 +276,17 @@ class ConsumerRunner:
         self._took(len(records))
         task = asyncio.create_task(self._process_batch(fetched, records, prepared, self._previous_batch))
         self._previous_batch = task
+        self._pending_batches.append(task)
         self._track(task, tuple(fetched))
+
+    async def _batch_slot(self) -> bool:
+        """True when another batch may start now; else waits (bounded by a poll) for the oldest to finish."""
+        while self._pending_batches and self._pending_batches[0].done():
+            self._pending_batches.popleft()
+        if len(self._pending_batches) < self._max_pending_batches:
+            return True
+        await asyncio.wait([self._pending_batches[0]], timeout=self._poll_ms / 1000)
+        return False
 
     async def _process_batch(
         self,
