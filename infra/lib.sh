@@ -48,21 +48,8 @@ port_free() { # port -> status 0 when 127.0.0.1:port can be bound now
   python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
 
-free_port() { # a free port below the kernel's ephemeral range (32768+), so no outgoing connection takes it
-  # while the server that owns it restarts (a broker or Vault stopped and started on the same port)
-  python3 -c '
-import random, socket
-for port in random.sample(range(20000, 32000), 200):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        print(port)
-        break
-else:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
-'
+free_port() { # a free port below the kernel's ephemeral range (infra/local/free_port.py)
+  python3 "$INFRA/local/free_port.py"
 }
 
 preferred_port() { # port -> that port when free, else a free one

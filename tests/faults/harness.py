@@ -15,9 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -38,27 +36,14 @@ from aiokafka.errors import KafkaError
 from byok_testing.fake_providers.client import FakeProviderControl
 from genai_prices import Usage
 
+from infra.local.free_port import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 SERVICES_SH = REPO / "infra/local/services.sh"
 MODEL = "gpt-4.1-mini"
 MARKUP = Decimal("0.2")
 GROUPS = ("byok-inference", "byok-billing")
 PROVIDER_LATENCY_MS = 200
-
-
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range (32768+): a server restarted on it (Vault, a broker) does
-    not find it taken by some process's outgoing connection."""
-    for port in random.sample(range(20000, 32000), 200):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_folder(stack_env: dict[str, str], name: str) -> Path:
