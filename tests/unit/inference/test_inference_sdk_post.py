@@ -16,6 +16,7 @@ from typing import Any
 import anthropic
 import httpx2
 import openai
+import pytest
 from byok_inference.adapters.providers import anthropic_provider, openai_provider, sdk_post
 from byok_testing.fake_providers import RunningFakeProviders
 
@@ -102,7 +103,25 @@ def _request_parts(request: httpx2.Request) -> dict[str, Any]:
 
 
 UNUSUAL_TEXT = 'h\u00e9llo \u2603 "q" \\ \U0001f600'
-BODIES = [BODY, {"model": "m", "messages": [{"role": "user", "content": UNUSUAL_TEXT}], "n": 2}]
+CONTROL_TEXT = "".join(chr(c) for c in range(32)) + "\u2028\u2029\x7f"
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(depth):
+        schema = {"type": "object", "properties": {"x": schema}}
+    return schema
+
+
+# What hostile prompts can put in a body once validated: unusual and control characters, a large text, a deeply
+# nested tool schema. The prepared path must encode them exactly as the SDK does.
+BODIES = [
+    BODY,
+    {"model": "m", "messages": [{"role": "user", "content": UNUSUAL_TEXT}], "n": 2},
+    {"model": "m", "messages": [{"role": "user", "content": CONTROL_TEXT * 3}]},
+    {"model": "m", "messages": [{"role": "user", "content": "x" * 1_000_000}]},
+    {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": [{"parameters": _nested(200)}]},
+]
 
 
 async def test_a_prepared_request_is_the_request_the_sdk_builds(fake: RunningFakeProviders) -> None:
@@ -155,3 +174,14 @@ async def test_per_call_key_copies_keep_the_prepared_path_and_their_own_key(fake
 def test_the_workers_clients_are_the_prepared_ones() -> None:
     assert type(openai_provider.make_client("sk-x", "http://127.0.0.1:9/v1", 5)) is sdk_post.AsyncOpenAI
     assert type(anthropic_provider.make_client("sk-ant-x", "http://127.0.0.1:9", 5)) is sdk_post.AsyncAnthropic
+
+
+async def test_a_body_json_cannot_carry_fails_as_in_the_sdk(fake: RunningFakeProviders) -> None:
+    """NaN never gets this far (event validation refuses it), but if it did, both paths refuse it the same way,
+    before any request is sent."""
+    for client, options_cls, path in clients(fake):
+        with pytest.raises(ValueError):
+            await sdk_post.post_json(client, options_cls, path, {"model": "m", "temperature": float("nan")})
+        with pytest.raises(ValueError):
+            await client.post(path, cast_to=bytes, body={"model": "m", "temperature": float("nan")})
+        await client.close()
