@@ -331,6 +331,8 @@ class Run:
         )
         self._load: asyncio.Task[None] | None = None
         self.fault_at = 0.0
+        self._fault_wall = 0.0
+        self._gauge_read_at: float | None = None
 
     async def start(self) -> None:
         await self.pipeline.fake().clear_calls()
@@ -373,8 +375,15 @@ class Run:
 
         await wait_for(enough, timeout, f"{target} answers", every=0.05)
 
+    async def read_in_flight(self, metrics_url: str) -> None:
+        """The worker's in-flight gauge just before the fault; `_check` adds the requests first called between
+        this reading and `mark_fault`, so the bound holds however long the reading took."""
+        self._gauge_read_at = time.time()
+        self.figures.in_flight = await in_flight(metrics_url)
+
     def mark_fault(self) -> None:
         self.fault_at = time.monotonic()
+        self._fault_wall = time.time()
 
     def _finals(self) -> dict[str, dict[str, Any]]:
         return {
@@ -468,6 +477,16 @@ class Run:
             request_id for call in calls for request_id in [_request_of(call)] if request_id in set(self.request_ids)
         )
         self.figures.duplicate_calls = sum(n - 1 for n in called.values())
+        if self._gauge_read_at is not None:
+            first_called: dict[str, float] = {}
+            for call in calls:
+                request_id = _request_of(call)
+                if request_id in called:
+                    first_called[request_id] = min(call["at"], first_called.get(request_id, call["at"]))
+            started = sum(1 for at in first_called.values() if self._gauge_read_at <= at <= self._fault_wall)
+            if started:
+                self.figures.notes.append(f"in flight: gauge {self.figures.in_flight} + {started} called after it")
+                self.figures.in_flight += started
         self.figures.lag_peak = self.lag.peak
         self.figures.recover_seconds = self._longest_gap_after_fault()
         assert self.figures.duplicate_calls <= max(self.figures.in_flight, 0), (

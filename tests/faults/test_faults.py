@@ -27,7 +27,6 @@ from .harness import (
     Run,
     free_port,
     http_ok,
-    in_flight,
     run_folder,
     wait_for,
 )
@@ -52,7 +51,7 @@ async def kill_and_restart(pipeline: Pipeline, name: str, url_key: str, scenario
     run = Run(pipeline, scenario)
     await run.start()
     await run.wait_until_answered(0.15)
-    run.figures.in_flight = await in_flight(pipeline.coordinates["BYOK_INFERENCE_OPS_URL"])
+    await run.read_in_flight(pipeline.coordinates["BYOK_INFERENCE_OPS_URL"])
     run.mark_fault()
     old = pipeline.kill9(name)
     await pipeline.wait_restarted(name, old, url_key)
@@ -89,7 +88,7 @@ async def test_two_then_three_workers_one_added_one_killed(pipeline: Pipeline) -
     await run.wait_until_answered(0.2)
     pipeline.spawn_worker(third_port)  # a rebalance with work in flight
     await run.wait_until_answered(0.45)
-    run.figures.in_flight = await in_flight(f"http://127.0.0.1:{second_port}")
+    await run.read_in_flight(f"http://127.0.0.1:{second_port}")
     run.mark_fault()
     second.kill()
     figures = await run.finish()

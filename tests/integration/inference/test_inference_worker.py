@@ -297,7 +297,7 @@ async def test_hard_budget_alert_blocks_the_tenant(
         spent="1.2",
     )
     await (await producer.send("byok.billing.alerts", alert.to_bytes(), key=tenant.encode()))
-    await worker.follower.catch_up(10)  # the worker has read the alert
+    assert await worker.follower.catch_up(10)  # the worker has read the alert
     await send(producer, [prompt(rid, tenant, "gpt-4.1", byok_mode="disabled")])
     await responses.until(lambda _: bool(finals(responses, rid)))
     assert finals(responses, rid)[0]["error"]["code"] == "budget_exceeded"

@@ -77,6 +77,18 @@ class InferenceSettings(BaseSettings):
         le=50_000_000,
         description="Answered (tenant_id, request_id) kept for de-duplication, oldest forgotten first (~94 B each)",
     )
+    dedupe_catch_up_max_records: int = Field(
+        default=1_000_000,
+        ge=1_000,
+        description="At most this many of byok.prompt.responses' newest records are read at start (within the"
+        " window): twice what the de-duplication store keeps, so a busy day cannot make a start-up read unbounded",
+    )
+    catch_up_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long start-up and each partition assignment wait for the state topics before going on"
+        " while still following them (a late answer then costs at most a repeated provider call, never a charge)",
+    )
     drain_timeout_seconds: float = Field(default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work")
     commit_interval_seconds: float = Field(default=0.2, gt=0)
     preload_providers: list[Provider] = Field(

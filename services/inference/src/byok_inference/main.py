@@ -66,7 +66,7 @@ class Worker:
     async def start(self) -> None:
         await self.kafka.start()
         await self.follower.start()
-        await self.follower.catch_up()
+        await self.follower.catch_up(self.settings.catch_up_timeout_seconds)
         await self.loop.start()
         if self.ops is not None:
             await self.ops.start()
@@ -151,7 +151,11 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
             **read_ahead,
         ),
         state_topics(
-            answered=answered, budgets=budgets, evict=keys.evict, dedupe_window=settings.dedupe_window_seconds
+            answered=answered,
+            budgets=budgets,
+            evict=keys.evict,
+            dedupe_window=settings.dedupe_window_seconds,
+            catch_up_records=settings.dedupe_catch_up_max_records,
         ),
         service="inference",
         options=kafka,
@@ -175,7 +179,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         commit_interval=settings.commit_interval_seconds,
         poll_ms=settings.poll_ms,
         drain_timeout=settings.drain_timeout_seconds,
-        on_assigned=follower.catch_up,
+        on_assigned=lambda: follower.catch_up(settings.catch_up_timeout_seconds),
     )
     worker = Worker(settings, publisher, follower, loop, gateway, keys, answered, None, vault)
     if settings.metrics_port:

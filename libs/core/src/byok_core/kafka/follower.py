@@ -1,7 +1,10 @@
 """The one follower of state topics: reads topics without a consumer group into in-memory state.
 
-Each followed topic starts at a time (e.g. "an hour ago") or at its end, and has an `apply(record)`.
-catch_up() returns once the topics that ask for it are read up to their end as of the call. A record that
+Each followed topic starts at a time (e.g. "an hour ago") or at its end, optionally no further back than its
+newest `max_records` (so a busy day of history cannot make a start-up read unbounded), and has an
+`apply(record)`. catch_up() returns once the topics that ask for it are read up to their end as of the call,
+logging its progress; after its timeout it logs what is left and returns (following goes on), so a slow read
+never turns a restart into a crash loop. A record that
 `apply` cannot take is logged and counted (byok_messages_total outcome "unreadable"; the others: "applied"),
 and following goes on: one bad record never stops the state (budget blocks, de-duplication, key eviction)
 from updating.
@@ -11,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +35,7 @@ class Followed:
     apply: Callable[[Any], None]
     start_ms: Callable[[], int] | None = None  # a timestamp to start from; None: the topic's end
     catch_up: bool = True  # catch_up() waits for this topic
+    max_records: int | None = None  # at most this many of the newest records (spread over the partitions)
 
 
 class StateFollower:
@@ -60,21 +67,37 @@ class StateFollower:
         timed = {tp: f.start_ms() for tp in partitions if (f := self._followed[tp.topic]).start_ms is not None}
         by_time = await self._consumer.offsets_for_times(timed) if timed else {}
         ends = await self._consumer.end_offsets(partitions)
+        per_topic = Counter(tp.topic for tp in partitions)
         for tp in partitions:
             found = by_time.get(tp)
             start = found.offset if found is not None else ends[tp]
+            if (most := self._followed[tp.topic].max_records) is not None:
+                start = max(start, ends[tp] - math.ceil(most / per_topic[tp.topic]))
             self._consumer.seek(tp, start)
             self._seen[tp] = start
         self._task = asyncio.create_task(self._run(), name=f"{self._service}-state-follower")
 
-    async def catch_up(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    async def catch_up(self, timeout: float = 60.0, report_every: float = 5.0) -> bool:  # noqa: ASYNC109
+        """True once caught up; False (logged) when `timeout` passed first: following goes on regardless."""
         wanted = [tp for tp in self._seen if self._followed[tp.topic].catch_up]
         targets = await self._consumer.end_offsets(wanted) if wanted else {}
-        async with self._progress:
-            await asyncio.wait_for(
-                self._progress.wait_for(lambda: all(self._seen.get(tp, 0) >= end for tp, end in targets.items())),
-                timeout,
-            )
+
+        def left() -> int:
+            return sum(max(0, end - self._seen.get(tp, 0)) for tp, end in targets.items())
+
+        started, total = time.monotonic(), left()
+        while True:
+            try:
+                async with self._progress:
+                    await asyncio.wait_for(self._progress.wait_for(lambda: left() == 0), report_every)
+                return True
+            except TimeoutError:
+                waited = time.monotonic() - started
+                progress = {"records_left": left(), "records_at_start": total, "seconds": round(waited, 1)}
+                if waited >= timeout:
+                    log.warning("state topics not caught up in time; going on while following", extra=progress)
+                    return False
+                log.info("catching up on state topics", extra=progress)
 
     async def _run(self) -> None:
         while True:

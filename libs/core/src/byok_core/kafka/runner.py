@@ -96,7 +96,7 @@ class ConsumerRunner:
         poll_ms: int = 100,
         drain_timeout: float = 30.0,
         retry_delay: tuple[float, float] = (0.5, 30.0),
-        on_assigned: Callable[[], Awaitable[None]] | None = None,
+        on_assigned: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         if (handle is None) == (batches is None):
             raise ValueError("give either handle= (in-flight mode) or batches= (batch mode)")

@@ -1,6 +1,7 @@
 """What the worker keeps in memory from the state topics (read by byok_core.kafka.StateFollower):
 
-byok.prompt.responses  from `dedupe_window` ago: final answers (header byok-status completed/failed)
+byok.prompt.responses  from `dedupe_window` ago (at most its newest `catch_up_records`): final answers
+                       (header byok-status completed/failed)
                        mark request ids answered, so a redelivered or duplicated request is not re-run;
 byok.billing.alerts    from the start of the month: hard budget alerts block tenants;
 byok.keys.events       from now: a key event evicts the cached key of its place (within ~0.2 s).
@@ -35,6 +36,7 @@ def state_topics(
     budgets: BudgetBlocks,
     evict: Callable[[str, str | None, str, str], None],
     dedupe_window: float,
+    catch_up_records: int | None = None,
 ) -> list[Followed]:
     def on_response(record: Any) -> None:
         headers = dict(record.headers or ())
@@ -59,6 +61,7 @@ def state_topics(
             topics.PROMPT_RESPONSES,
             on_response,
             start_ms=lambda: int((time.time() - dedupe_window) * 1000),
+            max_records=catch_up_records,
         ),
         Followed(topics.BILLING_ALERTS, on_alert, start_ms=_month_start_ms),
         Followed(topics.KEY_EVENTS, on_key_event, start_ms=None, catch_up=False),
