@@ -137,7 +137,7 @@ async def run(args: argparse.Namespace, measure_with: Any = None) -> dict[str, o
         "BYOK_INFERENCE_METRICS_PORT": str(metrics_port),
         "BYOK_INFERENCE_MAX_IN_FLIGHT": str(args.max_in_flight),
         "BYOK_LOG_LEVEL": "WARNING",
-        "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": "60",
+        "BYOK_INFERENCE_DEDUPE_WINDOW_SECONDS": str(args.dedupe_window),
     }
     if os.environ.get("BYOK_BENCH_WORKER_PYTHONPATH"):  # A/B: run another checkout's worker under this bench
         worker_env["PYTHONPATH"] = os.environ["BYOK_BENCH_WORKER_PYTHONPATH"]
@@ -312,6 +312,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--fake-port", type=int, default=18931)
     parser.add_argument("--metrics-port", type=int, default=19131)
+    parser.add_argument(
+        "--dedupe-window",
+        type=float,
+        default=60,
+        help="seconds of byok.prompt.responses read at start (86400: a worker restarted on a day of history)",
+    )
     args = parser.parse_args()
     import uvloop
 
