@@ -165,7 +165,13 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
-        **read_ahead,
+        **{
+            **read_ahead,
+            "fetch_min_bytes": settings.prompt_fetch_min_bytes,
+            "fetch_max_wait_ms": settings.fetch_max_wait_ms
+            if settings.prompt_fetch_max_wait_ms is None
+            else settings.prompt_fetch_max_wait_ms,
+        },
     )
     limits = Limits(max_request_bytes=settings.max_request_bytes)
     loop = ConsumerRunner(
