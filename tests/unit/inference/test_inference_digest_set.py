@@ -1,5 +1,5 @@
 """The flat digest set behaves exactly like a set with an age queue (the oldest forgotten first), including
-digests that share a home slot, probes that wrap around the table's end, and removals in the middle of a run."""
+digests that share a home slot, probes that wrap around a shard's end, and removals in the middle of a run."""
 
 from __future__ import annotations
 
@@ -37,13 +37,10 @@ def clustered(draw_low: st.SearchStrategy[int]) -> st.SearchStrategy[int]:
     return st.builds(lambda high, low: (high << 64) | low, st.integers(0, (1 << 64) - 1), draw_low)
 
 
-LOWS = st.one_of(
-    st.integers(0, 8),
-    st.integers(1015, 1023),
-    st.integers(1420, 1428),
-    st.integers(2044, 2047),
-    st.integers(0, (1 << 64) - 1),
-)
+# low words decide the shard (their 6 low bits) and the home slot (the rest): crowd a few shards' first and
+# last slots, so probes collide and wrap around a shard's end and removals happen in the middle of a run
+CROWDED = st.builds(lambda k, shard: (k << 6) | shard, st.integers(0, 40), st.sampled_from([0, 5, 63]))
+LOWS = st.one_of(CROWDED, st.integers(0, (1 << 64) - 1))
 
 
 @settings(max_examples=300, deadline=None)
@@ -70,7 +67,7 @@ def test_a_million_adds_through_growth_and_eviction_match_the_reference() -> Non
     assert all((d in fast) == (d in reference) for d in sample)
 
 
-def test_a_full_store_costs_about_half_of_a_set_of_ints() -> None:
+def test_a_full_store_costs_well_under_a_set_of_ints() -> None:
     """Against the set of ints with an age deque the store used to be."""
     n = 125_000
 
@@ -94,8 +91,17 @@ def test_a_full_store_costs_about_half_of_a_set_of_ints() -> None:
     tracemalloc.stop()
     del members, ages
     print(f"flat {flat / n:.1f} B per digest, set + deque {as_objects / n:.1f} B")
-    assert flat / n <= 45, f"{flat / n:.1f} B per digest"
-    assert flat < 0.55 * as_objects
+    assert flat / n <= 52, f"{flat / n:.1f} B per digest"
+    assert flat < 0.62 * as_objects
+
+
+def test_no_add_re_inserts_more_than_a_shard() -> None:
+    """A growth re-inserts one shard's digests in Python: bounded, so one add never stalls the worker for long."""
+    rng = random.Random(5)
+    store = DigestSet(100_000)
+    for _ in range(150_000):
+        store.add(rng.getrandbits(128))
+    assert 0 < store.largest_growth <= 100_000 // 32
 
 
 def test_a_capacity_below_one_is_refused() -> None:

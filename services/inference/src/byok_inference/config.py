@@ -75,7 +75,7 @@ class InferenceSettings(BaseSettings):
         default=500_000,
         ge=1_000,
         le=50_000_000,
-        description="Answered (tenant_id, request_id) kept for de-duplication, oldest forgotten first (~45 B each)",
+        description="Answered (tenant_id, request_id) kept for de-duplication, oldest forgotten first (~50 B each)",
     )
     dedupe_catch_up_max_records: int = Field(
         default=1_000_000,

@@ -6,9 +6,9 @@ follower (entrypoints/state_topics.py), which reads byok.prompt.responses from `
 then keeps tailing it: so a request answered by this worker before a crash, or by another worker, is not
 sent to a provider again.
 
-An answered name is kept as a 128-bit BLAKE2b digest in a DigestSet (flat arrays: ~45 bytes per entry,
+An answered name is kept as a 128-bit BLAKE2b digest in a DigestSet (flat arrays: ~50 bytes per entry,
 against ~94 for a set of ints with an age deque and ~246 for the two strings in an OrderedDict), so the
-default 500,000 entries cost ~22 MB. 128 bits (127 stored) make a collision (a new request taken for
+default 500,000 entries cost ~25 MB. 128 bits (127 stored) make a collision (a new request taken for
 an answered one, and never answered) negligible.
 """
 
