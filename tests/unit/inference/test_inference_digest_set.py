@@ -107,3 +107,19 @@ def test_no_add_re_inserts_more_than_a_shard() -> None:
 def test_a_capacity_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="capacity"):
         DigestSet(0)
+
+
+def test_answered_digests_are_keyed_per_process_so_ids_cannot_be_chosen_to_crowd_the_table() -> None:
+    import subprocess
+    import sys
+    from hashlib import blake2b
+
+    from byok_inference.adapters import answered
+
+    raw = (1).to_bytes(4, "big") + b"t" + b"r"
+    assert answered._digest("t", "r") != int.from_bytes(blake2b(raw, digest_size=16).digest(), "big")
+    code = "from byok_inference.adapters.answered import _digest; print(_digest('t', 'r'))"
+    runs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in "ab"
+    }
+    assert len(runs) == 2, "two processes digest the same name differently"

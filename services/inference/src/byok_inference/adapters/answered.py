@@ -14,6 +14,7 @@ an answered one, and never answered) negligible.
 
 from __future__ import annotations
 
+import os
 from hashlib import blake2b
 
 from .digest_set import DigestSet
@@ -21,10 +22,15 @@ from .digest_set import DigestSet
 RequestName = tuple[str, str]  # (tenant_id, request_id)
 
 
+# Keyed per process: request ids come from producers, and one who could predict digests could choose ids
+# that crowd one run of the table (hash flooding); the store lives in this process, so no one else needs it.
+_DIGEST_KEY = os.urandom(16)
+
+
 def _digest(tenant_id: str, request_id: str) -> int:
     tenant = tenant_id.encode("utf-8", "surrogatepass")
     raw = len(tenant).to_bytes(4, "big") + tenant + request_id.encode("utf-8", "surrogatepass")
-    return int.from_bytes(blake2b(raw, digest_size=16).digest(), "big")
+    return int.from_bytes(blake2b(raw, digest_size=16, key=_DIGEST_KEY).digest(), "big")
 
 
 class AnsweredLru:
