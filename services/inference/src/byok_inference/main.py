@@ -142,6 +142,9 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         "max_partition_fetch_bytes": settings.fetch_partition_max_bytes,
         "fetch_max_bytes": settings.fetch_max_bytes,
     }
+    prompt_read_ahead = {**read_ahead, "fetch_min_bytes": settings.prompt_fetch_min_bytes}
+    if settings.prompt_fetch_max_wait_ms is not None:
+        prompt_read_ahead["fetch_max_wait_ms"] = settings.prompt_fetch_max_wait_ms
     follower = StateFollower(
         AIOKafkaConsumer(
             **kafka,
@@ -165,13 +168,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset=settings.auto_offset_reset,
-        **{
-            **read_ahead,
-            "fetch_min_bytes": settings.prompt_fetch_min_bytes,
-            "fetch_max_wait_ms": settings.fetch_max_wait_ms
-            if settings.prompt_fetch_max_wait_ms is None
-            else settings.prompt_fetch_max_wait_ms,
-        },
+        **prompt_read_ahead,
     )
     limits = Limits(max_request_bytes=settings.max_request_bytes)
     loop = ConsumerRunner(
