@@ -103,3 +103,15 @@ def test_answered_ids_are_bounded_and_the_oldest_is_forgotten_first() -> None:
     answered.add("a\0b", "c")
     assert ("a", "b\0c") not in answered  # a name cannot be forged by moving a separator
     assert ("t", 1) not in answered and "t" not in answered
+
+
+def test_hostile_names_are_stored_and_found_like_any_other() -> None:
+    """Names come from producers: lone surrogates, control characters, a megabyte, empty strings."""
+    answered = AnsweredLru(max_entries=1_000)
+    hostile = [("t\ud800", "r"), ("t", "\x00\x1f\u2028\x7f"), ("t", "r" * 1_000_000), ("", ""), ("t", "\udfff" * 3)]
+    for tenant, request_id in hostile:
+        assert answered.claim(tenant, request_id)
+        answered.finish(tenant, request_id, answered=True)
+    assert all(name in answered for name in hostile) and len(answered) == len(hostile)
+    assert not any(answered.claim(tenant, request_id) for tenant, request_id in hostile)
+    assert ("t", "r" * 999_999) not in answered and ("t\ud801", "r") not in answered
