@@ -91,9 +91,11 @@ class InferenceSettings(BaseSettings):
     )
     drain_timeout_seconds: float = Field(default=30.0, ge=0, description="Graceful shutdown: wait for in-flight work")
     commit_interval_seconds: float = Field(default=0.2, gt=0)
-    preload_providers: list[Provider] = Field(
-        default_factory=lambda: list(Provider),
-        description="SDKs imported at start; the others at their first call (each SDK costs 50-75 MB of RSS)",
+    preload_providers: list[Provider] | None = Field(
+        default=None,
+        description="SDKs imported at start (unset: those of the providers with a BYOK_SYSTEM_*_API_KEY); the"
+        " others in a thread at their provider's first call, which waits for it once (0.4-1.3 s). Each SDK costs"
+        " 20-40 MB of RSS that a worker not serving its provider saves",
     )
     fetch_max_wait_ms: int = Field(
         default=100, ge=0, le=10_000, description="How long the broker holds a fetch when there is nothing new"
@@ -166,3 +168,9 @@ class InferenceSettings(BaseSettings):
             if problems:
                 raise ValueError("; ".join(dict.fromkeys(problems)))
         return self
+
+    def providers_to_preload(self) -> list[Provider]:
+        """BYOK_INFERENCE_PRELOAD_PROVIDERS when set, else the providers this worker holds a system key for."""
+        if self.preload_providers is not None:
+            return self.preload_providers
+        return [Provider(name) for name in self.system_keys.present()]

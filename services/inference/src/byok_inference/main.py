@@ -113,7 +113,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     gateway = SdkGateway(
         settings.providers, timeout=settings.provider_timeout_seconds, max_clients=settings.max_sdk_clients
     )
-    gateway.preload(settings.preload_providers)
+    gateway.preload(settings.providers_to_preload())
     SDK_CLIENTS.labels("cached").set_function(lambda: gateway.cached_clients)
     SDK_CLIENTS.labels("closing").set_function(lambda: gateway.closing_clients)
     answered = AnsweredLru(settings.dedupe_max_entries)

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import importlib
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -36,11 +37,30 @@ _MODULES = {
 }
 
 
+OPENROUTER_URL = "https://openrouter.ai/api/v1"
+
+
 @functools.cache
 def _sdk(provider: Provider) -> Any:
-    """A provider's adapter module, imported at its first use: each SDK costs 50-75 MB of RSS, and a worker
+    """A provider's adapter module, imported at its first use: each SDK costs 20-40 MB of RSS, and a worker
     that never calls a provider should not carry its SDK."""
-    return importlib.import_module(f"{__package__}.{_MODULES[provider]}")
+    module = importlib.import_module(f"{__package__}.{_MODULES[provider]}")
+    _imported.add(_MODULES[provider])
+    return module
+
+
+# Adapter modules whose import has finished (a module is in sys.modules from the start of its import).
+_imported: set[str] = set()
+
+
+def _sdk_timed(provider: Provider) -> Any:
+    started = time.perf_counter()
+    module = _sdk(provider)
+    log.info(
+        "provider SDK loaded",
+        extra={"provider": provider.value, "seconds": round(time.perf_counter() - started, 3)},
+    )
+    return module
 
 
 @dataclass
@@ -58,6 +78,7 @@ class SdkGateway:
         self._clients: OrderedDict[tuple[Provider, str], _Entry] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()  # closes under way (each finishes in milliseconds)
         self._shared: dict[Provider, Any] = {}  # per provider, for request-supplied keys
+        self._loading: dict[str, asyncio.Future[Any]] = {}  # SDK imports under way, per adapter module
 
     def _base_url(self, provider: Provider) -> str | None:
         e = self._endpoints
@@ -65,7 +86,7 @@ class SdkGateway:
             Provider.ANTHROPIC: e.anthropic_base_url,
             Provider.OPENAI: e.openai_base_url,
             Provider.GEMINI: e.gemini_base_url,
-            Provider.OPENROUTER: e.openrouter_base_url or _sdk(Provider.OPENROUTER).OPENROUTER_URL,
+            Provider.OPENROUTER: e.openrouter_base_url or OPENROUTER_URL,
         }[provider]
 
     def _make(self, provider: Provider, api_key: str) -> Any:
@@ -96,10 +117,25 @@ class SdkGateway:
         return self._entry(provider, api_key).client
 
     def preload(self, providers: list[Provider]) -> None:
-        """Import these providers' SDKs now (at start), not at their first call: an import takes seconds
-        without bytecode caches, and every request arriving meanwhile would wait for it."""
+        """Import these providers' SDKs now (at start), not at their first call."""
         for provider in providers:
             _sdk(provider)
+
+    def loaded(self, provider: Provider) -> bool:
+        return _MODULES[provider] in _imported
+
+    async def load(self, provider: Provider) -> None:
+        """Import a provider's SDK in a thread, once: the event loop goes on serving the other providers
+        meanwhile (an import takes 0.3-1 s with bytecode caches, seconds without), and every call to this
+        provider that arrives during the import waits for the same one."""
+        if self.loaded(provider):
+            return
+        module = _MODULES[provider]
+        loading = self._loading.get(module)
+        if loading is None:
+            loading = self._loading[module] = asyncio.ensure_future(asyncio.to_thread(_sdk_timed, provider))
+            loading.add_done_callback(lambda _: self._loading.pop(module, None))
+        await asyncio.shield(loading)
 
     @property
     def cached_clients(self) -> int:
@@ -118,6 +154,8 @@ class SdkGateway:
         return shared.with_options(api_key=api_key)  # a light copy sharing the pool; never closed alone
 
     async def complete(self, call: ProviderCall, on_delta: DeltaSink | None = None) -> Completion:
+        if not self.loaded(call.provider):
+            await self.load(call.provider)
         if not call.reuse_client:
             client = self._request_key_client(call.provider, call.api_key)
             return await self._run(client, call, on_delta, per_call_key=True)

@@ -13,7 +13,6 @@ from ...ports import DeltaSink
 from . import errors
 from .sdk_post import AsyncOpenAI, OpenAIOptions, post_json
 
-OPENROUTER_URL = "https://openrouter.ai/api/v1"
 _STREAM_CLS = openai.AsyncStream[object]
 
 

@@ -16,19 +16,19 @@ fails when an SDK upgrade changes what it relies on.
 
 The SDK's public `client.request()` still runs as under `post()`: retries, error mapping, response
 handling.
+
+Each SDK is imported when its names are first asked for (`from .sdk_post import AsyncOpenAI` imports openai
+only): a worker that serves OpenAI never carries the anthropic SDK's ~3,000 modules (~40 MB of RSS).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache
 from typing import Any
 
-import anthropic
 import httpx2
-import openai
-from anthropic._models import FinalRequestOptions as AnthropicOptions
-from openai._models import FinalRequestOptions as OpenAIOptions
 
 # What the SDKs' `openapi_dumps` gives for plain JSON values (our bodies hold nothing else).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -76,12 +76,46 @@ class _PreparedPosts:
         )
 
 
-class AsyncOpenAI(_PreparedPosts, openai.AsyncOpenAI):
-    """`openai.AsyncOpenAI` with prepared requests for `post_json` (OpenAI and OpenRouter)."""
+def _openai_names() -> dict[str, Any]:
+    import openai
+    from openai._models import FinalRequestOptions
+
+    class AsyncOpenAI(_PreparedPosts, openai.AsyncOpenAI):
+        """`openai.AsyncOpenAI` with prepared requests for `post_json` (OpenAI and OpenRouter)."""
+
+    AsyncOpenAI.__qualname__ = "AsyncOpenAI"
+    return {"AsyncOpenAI": AsyncOpenAI, "OpenAIOptions": FinalRequestOptions}
 
 
-class AsyncAnthropic(_PreparedPosts, anthropic.AsyncAnthropic):
-    """`anthropic.AsyncAnthropic` with prepared requests for `post_json`."""
+def _anthropic_names() -> dict[str, Any]:
+    import anthropic
+    from anthropic._models import FinalRequestOptions
+
+    class AsyncAnthropic(_PreparedPosts, anthropic.AsyncAnthropic):
+        """`anthropic.AsyncAnthropic` with prepared requests for `post_json`."""
+
+    AsyncAnthropic.__qualname__ = "AsyncAnthropic"
+    return {"AsyncAnthropic": AsyncAnthropic, "AnthropicOptions": FinalRequestOptions}
+
+
+_making = threading.Lock()
+_SDK_NAMES = {
+    "AsyncOpenAI": _openai_names,
+    "OpenAIOptions": _openai_names,
+    "AsyncAnthropic": _anthropic_names,
+    "AnthropicOptions": _anthropic_names,
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The SDK-specific names, made at their SDK's first use and then kept as module globals."""
+    make = _SDK_NAMES.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _making:  # one class per SDK even when two threads ask at once (it is checked with `is`)
+        if name not in globals():
+            globals().update(make())
+    return globals()[name]
 
 
 @cache
@@ -95,4 +129,5 @@ async def post_json(client: Any, options_cls: type[Any], path: str, body: dict[s
     return await client.request(bytes, options)  # type: ignore[no-any-return]
 
 
-__all__ = ["AnthropicOptions", "AsyncAnthropic", "AsyncOpenAI", "JsonBody", "OpenAIOptions", "post_json"]
+# AsyncOpenAI, OpenAIOptions, AsyncAnthropic and AnthropicOptions come from __getattr__, each SDK at its first use.
+__all__ = ["JsonBody", "post_json"]
