@@ -262,6 +262,13 @@ async def measure(
     # response send, and the response's send -> this reader.
     in_worker = sorted(answered_at_ms[r] - sent_at_ms[r] - provider_s * 1000 for r in received)
     to_reader = sorted((received[r] - sent[r]) * 1000 - (answered_at_ms[r] - sent_at_ms[r]) for r in received)
+    if args.dump:  # one row per prompt, in publish order: where the slow ones cluster in time
+        with open(args.dump, "w") as out:
+            out.write("sent_s,publish_to_answer_ms,answer_to_reader_ms\n")
+            for r in sorted(received, key=sent.__getitem__):
+                to_answer = answered_at_ms[r] - sent_at_ms[r] - provider_s * 1000
+                to_read = (received[r] - sent[r]) * 1000 - (answered_at_ms[r] - sent_at_ms[r])
+                out.write(f"{sent[r] - started:.4f},{to_answer:.0f},{to_read:.1f}\n")
     return {
         "n": args.n,
         "provider": args.provider,
@@ -309,6 +316,7 @@ def main() -> None:
         help="seconds between samples of the worker's /metrics and RSS (each scrape costs the worker CPU)",
     )
     parser.add_argument("--profile", default="", help="write a cProfile of the worker to this file")
+    parser.add_argument("--dump", default="", help="write each prompt's latencies to this CSV file")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--fake-port", type=int, default=18931)
     parser.add_argument("--metrics-port", type=int, default=19131)

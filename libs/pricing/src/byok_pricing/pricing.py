@@ -173,6 +173,10 @@ class Pricer:
         self._memo: dict[tuple[str, str, date], tuple[Callable[[Tokens], Decimal] | None, str]] = {}
         self._timed: dict[tuple[str, str], object] = {}
 
+    def warm_up(self) -> None:
+        """Load genai-prices' data now (~17 ms), not in the first lookup."""
+        get_snapshot()
+
     def price(self, provider: str, model: str, occurred_at: datetime, tokens: Tokens) -> PriceResult:
         calc, source = self._entry(provider, model, occurred_at)
         if calc is None:

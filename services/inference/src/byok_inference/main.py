@@ -25,7 +25,7 @@ from byok_core.observability import OpsServer
 from byok_core.sealing_keys import SealingKeyStore
 from byok_core.vault import VaultClient
 from byok_events import topics
-from byok_pricing import load_pricer
+from byok_pricing import Pricer, load_pricer
 from prometheus_client import Gauge
 
 from .adapters.answered import AnsweredLru
@@ -43,6 +43,7 @@ from .entrypoints.prompts import Limits, PromptRecordHandler
 from .entrypoints.state_topics import state_topics
 from .handlers import Deps
 from .ports import KeyStore, SealedKeyOpener
+from .warm_up import warm_up
 
 log = logging.getLogger("byok.inference")
 
@@ -62,11 +63,19 @@ class Worker:
     answered: AnsweredLru
     ops: OpsServer | None
     vault: VaultClient | None = None
+    prices: Pricer | None = None
 
     async def start(self) -> None:
         await self.kafka.start()
         await self.follower.start()
         await self.follower.catch_up(self.settings.catch_up_timeout_seconds)
+        await warm_up(
+            producer=self.kafka.producer,
+            keys=self.keys,
+            gateway=self.gateway,
+            providers=self.settings.providers_to_preload(),
+            load_prices=self.prices.warm_up if self.prices is not None else None,
+        )
         await self.loop.start()
         if self.ops is not None:
             await self.ops.start()
@@ -117,6 +126,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
     SDK_CLIENTS.labels("cached").set_function(lambda: gateway.cached_clients)
     SDK_CLIENTS.labels("closing").set_function(lambda: gateway.closing_clients)
     answered = AnsweredLru(settings.dedupe_max_entries)
+    prices = load_pricer(settings.price_overrides)
     budgets = BudgetBlocks()
     deps = Deps(
         keys=keys,
@@ -125,7 +135,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         publisher=WorkerPublisher(publisher),
         answered=answered,
         budgets=budgets,
-        prices=load_pricer(settings.price_overrides),
+        prices=prices,
         authority=TokenAuthority(build_verifier(settings.auth)) if settings.user_auth == "required" else None,
         provider_retry=RetryPolicy(
             attempts=settings.retry_attempts,
@@ -184,7 +194,7 @@ def bootstrap(settings: InferenceSettings | None = None) -> Worker:
         drain_timeout=settings.drain_timeout_seconds,
         on_assigned=lambda: follower.catch_up(settings.catch_up_timeout_seconds),
     )
-    worker = Worker(settings, publisher, follower, loop, gateway, keys, answered, None, vault)
+    worker = Worker(settings, publisher, follower, loop, gateway, keys, answered, None, vault, prices)
     if settings.metrics_port:
         worker.ops = OpsServer(settings.observability.metrics_host, settings.metrics_port, worker.healthy)
     return worker
