@@ -263,12 +263,12 @@ async def measure(
     in_worker = sorted(answered_at_ms[r] - sent_at_ms[r] - provider_s * 1000 for r in received)
     to_reader = sorted((received[r] - sent[r]) * 1000 - (answered_at_ms[r] - sent_at_ms[r]) for r in received)
     if args.dump:  # one row per prompt, in publish order: where the slow ones cluster in time
-        with open(args.dump, "w") as out:
-            out.write("sent_s,publish_to_answer_ms,answer_to_reader_ms\n")
-            for r in sorted(received, key=sent.__getitem__):
-                to_answer = answered_at_ms[r] - sent_at_ms[r] - provider_s * 1000
-                to_read = (received[r] - sent[r]) * 1000 - (answered_at_ms[r] - sent_at_ms[r])
-                out.write(f"{sent[r] - started:.4f},{to_answer:.0f},{to_read:.1f}\n")
+        rows = ["sent_s,publish_to_answer_ms,answer_to_reader_ms"]
+        for r in sorted(received, key=sent.__getitem__):
+            to_answer = answered_at_ms[r] - sent_at_ms[r] - provider_s * 1000
+            to_read = (received[r] - sent[r]) * 1000 - (answered_at_ms[r] - sent_at_ms[r])
+            rows.append(f"{sent[r] - started:.4f},{to_answer:.0f},{to_read:.1f}")
+        Path(args.dump).write_text("\n".join(rows) + "\n")
     return {
         "n": args.n,
         "provider": args.provider,
