@@ -144,7 +144,9 @@ async def run(args: argparse.Namespace, measure_with: Any = None) -> dict[str, o
     args.key_store = worker_env["BYOK_INFERENCE_KEY_STORE"]
     worker = subprocess.Popen(  # noqa: ASYNC220
         [
-            sys.executable,
+            # The worker as the image installs it (no dev dependencies): a venv made with
+            # `UV_PROJECT_ENVIRONMENT=/tmp/prodvenv uv sync --frozen --no-dev --no-editable` (re-sync after edits).
+            os.environ.get("BYOK_BENCH_WORKER_PYTHON") or sys.executable,
             *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
             "-m",
             "byok_inference",

@@ -95,7 +95,7 @@ class InferenceSettings(BaseSettings):
         default=None,
         description="SDKs imported at start (unset: those of the providers with a BYOK_SYSTEM_*_API_KEY); the"
         " others in a thread at their provider's first call, which waits for it once (0.4-1.3 s). Each SDK costs"
-        " 20-40 MB of RSS that a worker not serving its provider saves",
+        " 12-38 MB of RSS that a worker not serving its provider saves",
     )
     fetch_max_wait_ms: int = Field(
         default=100, ge=0, le=10_000, description="How long the broker holds a fetch when there is nothing new"

@@ -42,7 +42,7 @@ OPENROUTER_URL = "https://openrouter.ai/api/v1"
 
 @functools.cache
 def _sdk(provider: Provider) -> Any:
-    """A provider's adapter module, imported at its first use: each SDK costs 20-40 MB of RSS, and a worker
+    """A provider's adapter module, imported at its first use: each SDK costs 12-38 MB of RSS, and a worker
     that never calls a provider should not carry its SDK."""
     module = importlib.import_module(f"{__package__}.{_MODULES[provider]}")
     _imported.add(_MODULES[provider])
