@@ -3,6 +3,8 @@ topics' metadata) are paid at start, and no failure among them stops a start."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -63,3 +65,30 @@ async def test_nothing_failing_at_warm_up_stops_the_start(
     assert gateway.cached_clients == 0
     warnings = [r.getMessage() for r in caplog.records if r.name == "byok.inference.warm_up"]
     assert "warm-up: no metadata yet" in warnings and "warm-up: no system key read" in warnings
+
+
+class SilentKeys:
+    """A key store that never answers (Vault blackholed at start)."""
+
+    async def get(self, *_: Any) -> None:
+        await asyncio.sleep(3600)
+
+
+async def test_a_key_store_that_never_answers_holds_the_start_no_longer_than_the_budget(
+    gateway: SdkGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway.preload([Provider.OPENAI, Provider.ANTHROPIC])
+    started = time.monotonic()
+    await warm_up(
+        producer=MetadataOnlyProducer(),  # type: ignore[arg-type]
+        keys=SilentKeys(),  # type: ignore[arg-type]
+        gateway=gateway,
+        providers=[Provider.OPENAI, Provider.ANTHROPIC],
+        load_prices=lambda: 1 / 0,  # a failing step is logged, not raised
+        budget=0.3,
+    )
+    assert time.monotonic() - started < 3.0
+    warnings = [r.getMessage() for r in caplog.records if r.name == "byok.inference.warm_up"]
+    assert "warm-up: prices not loaded" in warnings
+    assert "warm-up: out of time, the rest is left to the first prompts" in warnings
+    assert gateway.cached_clients == 0
